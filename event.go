@@ -1,0 +1,150 @@
+// Package onrecord holds the domain types every part of the archive shares:
+// the canonical event a connector produces and the archive seals, the error
+// type with codes, and the names of things. Implementations live in
+// internal/ packages; only internal/app wires them together.
+package onrecord
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// EventKind is what happened on a channel.
+type EventKind string
+
+const (
+	KindMessage  EventKind = "message"
+	KindEdit     EventKind = "edit"
+	KindDelete   EventKind = "delete"
+	KindReaction EventKind = "reaction"
+	KindStatus   EventKind = "status"
+)
+
+// Valid reports whether k is one of the kinds the archive knows.
+func (k EventKind) Valid() bool {
+	switch k {
+	case KindMessage, KindEdit, KindDelete, KindReaction, KindStatus:
+		return true
+	}
+	return false
+}
+
+// Direction says whether the organisation received or sent the event.
+type Direction string
+
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// Party is a sender or recipient as the channel identifies them, with the
+// name resolved at capture time.
+type Party struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Attachment is a file carried by an event. Data is plaintext in memory
+// only; it is sealed with the event before it reaches disk.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data_base64"`
+}
+
+// Event is the canonical event: one thing that happened on one channel,
+// normalised from whatever the provider sent. It is the plaintext that a
+// record seals.
+type Event struct {
+	// ID is the archive's record id (hex), set when the event is sealed.
+	ID           string       `json:"id,omitempty"`
+	Channel      string       `json:"channel"`
+	Kind         EventKind    `json:"kind"`
+	ProviderID   string       `json:"provider_id"`
+	Conversation string       `json:"conversation"`
+	Direction    Direction    `json:"direction"`
+	Sender       Party        `json:"sender"`
+	Recipients   []Party      `json:"recipients,omitempty"`
+	SentAt       time.Time    `json:"sent_at"`
+	CapturedAt   time.Time    `json:"captured_at,omitzero"`
+	Body         string       `json:"body,omitempty"`
+	Target       string       `json:"target,omitempty"`
+	Emoji        string       `json:"emoji,omitempty"`
+	Status       string       `json:"status,omitempty"`
+	Attachments  []Attachment `json:"attachments,omitempty"`
+	// RetentionClass names the retention class the record is kept under.
+	RetentionClass string `json:"retention_class,omitempty"`
+	// Raw is the provider's payload exactly as received, when there was one.
+	Raw []byte `json:"raw,omitempty"`
+}
+
+// FieldError names the field of an event that is not valid.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Problem) }
+
+// Validate checks an event the way the archive needs it: the fields that
+// identify it and say what happened are present and well formed.
+func (e *Event) Validate() error {
+	req := func(field, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return &FieldError{field, "is required"}
+		}
+		if !utf8.ValidString(v) {
+			return &FieldError{field, "is not valid UTF-8"}
+		}
+		return nil
+	}
+	for _, f := range []struct{ name, v string }{
+		{"channel", e.Channel}, {"provider_id", e.ProviderID}, {"conversation", e.Conversation}, {"sender.id", e.Sender.ID},
+	} {
+		if err := req(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if !e.Kind.Valid() {
+		return &FieldError{"kind", fmt.Sprintf("%q is not one of message, edit, delete, reaction, status", e.Kind)}
+	}
+	if e.Direction != Inbound && e.Direction != Outbound {
+		return &FieldError{"direction", fmt.Sprintf("%q is not inbound or outbound", e.Direction)}
+	}
+	if e.SentAt.IsZero() {
+		return &FieldError{"sent_at", "is required (RFC 3339)"}
+	}
+	switch e.Kind {
+	case KindEdit, KindDelete, KindReaction, KindStatus:
+		if err := req("target", e.Target); err != nil {
+			return &FieldError{"target", fmt.Sprintf("is required for kind %q (the provider_id it refers to)", e.Kind)}
+		}
+	}
+	if e.Kind == KindStatus {
+		if err := req("status", e.Status); err != nil {
+			return err
+		}
+	}
+	for i, p := range e.Recipients {
+		if err := req(fmt.Sprintf("recipients[%d].id", i), p.ID); err != nil {
+			return err
+		}
+	}
+	for i, a := range e.Attachments {
+		if err := req(fmt.Sprintf("attachments[%d].name", i), a.Name); err != nil {
+			return err
+		}
+	}
+	if !utf8.ValidString(e.Body) {
+		return &FieldError{"body", "is not valid UTF-8"}
+	}
+	return nil
+}
+
+// IdempotencyKey is what makes a provider retry recognisable:
+// (channel, provider id, kind) is unique in the archive.
+func (e *Event) IdempotencyKey() string {
+	return e.Channel + "\x00" + e.ProviderID + "\x00" + string(e.Kind)
+}

@@ -1,0 +1,369 @@
+// Package config holds onrecord's one Config struct and how it is assembled:
+// embedded defaults, then a TOML file (--config), then ONRECORD_* environment
+// variables, then flags; Validate checks the result and says what to fix.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed defaults.toml
+var defaultsTOML string
+
+// RetentionClass is a named retention period. A zero Duration with
+// Permanent set means the records are never disposed of.
+type RetentionClass struct {
+	Name     string `toml:"name"`
+	Duration string `toml:"duration"`
+}
+
+// Config is every setting of onrecord. Field tags give the TOML key; the
+// environment variable is ONRECORD_ followed by the key in upper case, and
+// the flag is --key with '_' written as '-'.
+type Config struct {
+	DataDir            string `toml:"data_dir"`
+	Listen             string `toml:"listen"`
+	AdminListen        string `toml:"admin_listen"`
+	TLSCert            string `toml:"tls_cert"`
+	TLSKey             string `toml:"tls_key"`
+	KeyFile            string `toml:"key_file"`
+	KeyPassphrase      string `toml:"key_passphrase"`
+	LogOrigin          string `toml:"log_origin"`
+	CheckpointEvery    int    `toml:"checkpoint_every"`
+	CheckpointInterval string `toml:"checkpoint_interval"`
+	SegmentSize        string `toml:"segment_size"`
+	MaxBatchDelay      string `toml:"max_batch_delay"`
+	LogLevel           string `toml:"log_level"`
+
+	DefaultRetentionClass string           `toml:"default_retention_class"`
+	RetentionClasses      []RetentionClass `toml:"retention_class"`
+}
+
+// scalar keys that environment variables and flags may set.
+var scalarKeys = []string{
+	"data_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
+	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
+	"log_level", "default_retention_class",
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	var c Config
+	if _, err := toml.Decode(defaultsTOML, &c); err != nil {
+		// The defaults are compiled in and covered by tests.
+		panic("config: embedded defaults do not parse: " + err.Error())
+	}
+	return c
+}
+
+// Loader assembles a Config from its sources.
+type Loader struct {
+	// File is the TOML file given with --config; empty for none.
+	File string
+	// Env looks up environment variables; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+	// flags set on the command line, by key.
+	flags map[string]*string
+}
+
+// RegisterFlags adds --config and one flag per scalar key to fs.
+func (l *Loader) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&l.File, "config", "", "TOML configuration file")
+	l.flags = map[string]*string{}
+	for _, k := range scalarKeys {
+		l.flags[k] = fs.String(strings.ReplaceAll(k, "_", "-"), "", "overrides "+k+" (env ONRECORD_"+strings.ToUpper(k)+")")
+	}
+}
+
+// Load applies defaults, file, environment and flags, in that order, then
+// validates.
+func (l *Loader) Load(fs *flag.FlagSet) (Config, error) {
+	c := Default()
+	if l.File != "" {
+		b, err := os.ReadFile(l.File)
+		if err != nil {
+			return c, fmt.Errorf("read config file: %w", err)
+		}
+		md, err := toml.Decode(string(b), &c)
+		if err != nil {
+			return c, fmt.Errorf("config file %s: %w", l.File, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			return c, fmt.Errorf("config file %s: unknown keys %s (check the spelling against the README)", l.File, strings.Join(keys, ", "))
+		}
+	}
+	env := l.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	for _, k := range scalarKeys {
+		if v, ok := env("ONRECORD_" + strings.ToUpper(k)); ok {
+			if err := c.set(k, v, "environment variable ONRECORD_"+strings.ToUpper(k)); err != nil {
+				return c, err
+			}
+		}
+	}
+	if fs != nil {
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			k := strings.ReplaceAll(f.Name, "-", "_")
+			if p, ok := l.flags[k]; ok && err == nil {
+				err = c.set(k, *p, "flag --"+f.Name)
+			}
+		})
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) set(key, v, source string) error {
+	switch key {
+	case "data_dir":
+		c.DataDir = v
+	case "listen":
+		c.Listen = v
+	case "admin_listen":
+		c.AdminListen = v
+	case "tls_cert":
+		c.TLSCert = v
+	case "tls_key":
+		c.TLSKey = v
+	case "key_file":
+		c.KeyFile = v
+	case "key_passphrase":
+		c.KeyPassphrase = v
+	case "log_origin":
+		c.LogOrigin = v
+	case "checkpoint_every":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s: checkpoint_every must be a whole number, got %q", source, v)
+		}
+		c.CheckpointEvery = n
+	case "checkpoint_interval":
+		c.CheckpointInterval = v
+	case "segment_size":
+		c.SegmentSize = v
+	case "max_batch_delay":
+		c.MaxBatchDelay = v
+	case "log_level":
+		c.LogLevel = v
+	case "default_retention_class":
+		c.DefaultRetentionClass = v
+	default:
+		return fmt.Errorf("%s: unknown key %q", source, key)
+	}
+	return nil
+}
+
+var classNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// SystemClass is the class system records (holds) are sealed under; it is
+// permanent and cannot be configured away.
+const SystemClass = "system"
+
+// Validate checks every field and returns all problems at once, each naming
+// the field and saying what to do.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir", "is empty; set it to the directory that holds the archive")
+	}
+	for _, a := range []struct{ field, v string }{{"listen", c.Listen}, {"admin_listen", c.AdminListen}} {
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			bad(a.field, "%q is not host:port (for example 127.0.0.1:8080)", a.v)
+		}
+	}
+	if c.Listen == c.AdminListen && c.Listen != "" {
+		bad("admin_listen", "must differ from listen (%s): metrics and health are never served on the public listener", c.Listen)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls_cert", "tls_cert and tls_key must be set together (or neither, behind a TLS-terminating proxy)")
+	}
+	for _, f := range []struct{ field, path string }{{"tls_cert", c.TLSCert}, {"tls_key", c.TLSKey}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				bad(f.field, "cannot read %s: %v", f.path, err)
+			}
+		}
+	}
+	if _, err := ResolveSecret(c.KeyPassphrase); err != nil {
+		bad("key_passphrase", "%v", err)
+	}
+	if strings.TrimSpace(c.LogOrigin) == "" || strings.ContainsAny(c.LogOrigin, "\n+ ") {
+		bad("log_origin", "%q must be a non-empty name without spaces, '+' or newlines (for example records.example.gov/log)", c.LogOrigin)
+	}
+	if c.CheckpointEvery < 1 || c.CheckpointEvery > 1000 {
+		bad("checkpoint_every", "%d must be between 1 and 1000 records", c.CheckpointEvery)
+	}
+	if d, err := time.ParseDuration(c.CheckpointInterval); err != nil || d <= 0 || d > time.Second {
+		bad("checkpoint_interval", "%q must be a duration from 1ms to 1s", c.CheckpointInterval)
+	}
+	if d, err := time.ParseDuration(c.MaxBatchDelay); err != nil || d < 0 || d > 10*time.Millisecond {
+		bad("max_batch_delay", "%q must be a duration from 0 to 10ms", c.MaxBatchDelay)
+	}
+	if n, err := ParseSize(c.SegmentSize); err != nil || n < 1<<20 || n > 4<<30 {
+		bad("segment_size", "%q must be a size from 1MiB to 4GiB (for example 64MiB)", c.SegmentSize)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	seen := map[string]bool{}
+	for i, rc := range c.RetentionClasses {
+		field := fmt.Sprintf("retention_class[%d]", i)
+		if !classNameRE.MatchString(rc.Name) || rc.Name == SystemClass {
+			bad(field+".name", "%q must match [a-z0-9_-]{1,64} and not be %q", rc.Name, SystemClass)
+		}
+		if seen[rc.Name] {
+			bad(field+".name", "%q is defined twice", rc.Name)
+		}
+		seen[rc.Name] = true
+		if _, err := ParseRetention(rc.Duration); err != nil {
+			bad(field+".duration", "%v", err)
+		}
+	}
+	if !seen[c.DefaultRetentionClass] {
+		bad("default_retention_class", "%q is not a defined retention_class", c.DefaultRetentionClass)
+	}
+	return errors.Join(errs...)
+}
+
+// Retention is a parsed retention period.
+type Retention struct {
+	Years, Days int
+	Permanent   bool
+}
+
+// ExpiresAfter returns when a record captured at t may be disposed of, and
+// false for permanent retention.
+func (r Retention) ExpiresAfter(t time.Time) (time.Time, bool) {
+	if r.Permanent {
+		return time.Time{}, false
+	}
+	return t.AddDate(r.Years, 0, r.Days), true
+}
+
+// ParseRetention reads "6y", "90d", "1y30d" or "permanent".
+func ParseRetention(s string) (Retention, error) {
+	var r Retention
+	if s == "permanent" {
+		r.Permanent = true
+		return r, nil
+	}
+	rest := s
+	for rest != "" {
+		i := strings.IndexAny(rest, "yd")
+		if i <= 0 {
+			return r, fmt.Errorf("duration %q must be like 6y, 90d, 1y30d or permanent", s)
+		}
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n < 0 || n > 1000 {
+			return r, fmt.Errorf("duration %q must be like 6y, 90d, 1y30d or permanent", s)
+		}
+		if rest[i] == 'y' {
+			r.Years += n
+		} else {
+			r.Days += n
+		}
+		rest = rest[i+1:]
+	}
+	if r.Years == 0 && r.Days == 0 {
+		return r, fmt.Errorf("duration %q must be at least one day (records are kept for their retention period)", s)
+	}
+	return r, nil
+}
+
+// ParseSize reads byte sizes such as 4096, 64KiB, 64MiB, 1GiB.
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q must be a number with an optional KiB, MiB or GiB suffix", s)
+	}
+	return n * mult, nil
+}
+
+// ResolveSecret reads a secret given as a literal value, env:NAME or
+// file:PATH. A missing variable or file is an error, never an empty secret.
+func ResolveSecret(v string) (string, error) {
+	switch {
+	case strings.HasPrefix(v, "env:"):
+		name := strings.TrimPrefix(v, "env:")
+		s, ok := os.LookupEnv(name)
+		if !ok || s == "" {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		return s, nil
+	case strings.HasPrefix(v, "file:"):
+		b, err := os.ReadFile(strings.TrimPrefix(v, "file:"))
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return v, nil
+}
+
+// Paths of what lives under the data directory.
+func (c *Config) JournalDir() string  { return filepath.Join(c.DataDir, "journal") }
+func (c *Config) LedgerDir() string   { return filepath.Join(c.DataDir, "log") }
+func (c *Config) KeystoreDir() string { return filepath.Join(c.DataDir, "keys", "buckets") }
+
+// KEKPath is key_file, or the default inside the data directory.
+func (c *Config) KEKPath() string {
+	if c.KeyFile != "" {
+		return c.KeyFile
+	}
+	return filepath.Join(c.DataDir, "keys", "kek.age")
+}
+
+// Retentions returns the parsed retention classes by name, the system class
+// included. Call after Validate.
+func (c *Config) Retentions() map[string]Retention {
+	m := map[string]Retention{SystemClass: {Permanent: true}}
+	for _, rc := range c.RetentionClasses {
+		r, _ := ParseRetention(rc.Duration)
+		m[rc.Name] = r
+	}
+	return m
+}
+
+// Durations returns the parsed checkpoint interval, batch delay and segment
+// size. Call after Validate.
+func (c *Config) Durations() (checkpointInterval, maxBatchDelay time.Duration, segmentSize int64) {
+	checkpointInterval, _ = time.ParseDuration(c.CheckpointInterval)
+	maxBatchDelay, _ = time.ParseDuration(c.MaxBatchDelay)
+	segmentSize, _ = ParseSize(c.SegmentSize)
+	return
+}

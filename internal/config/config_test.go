@@ -1,0 +1,112 @@
+package config
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefault_IsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("embedded defaults do not validate: %v", err)
+	}
+	if c.DataDir != "./onrecord-data" || c.Listen != "127.0.0.1:8080" || c.AdminListen != "127.0.0.1:9090" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestLoad_Precedence(t *testing.T) {
+	tests := []struct {
+		name      string
+		file      string
+		env       map[string]string
+		args      []string
+		wantDir   string
+		wantEvery int
+		wantErr   string
+	}{
+		{name: "defaults", wantDir: "./onrecord-data", wantEvery: 1000},
+		{name: "file", file: "testdata/full.toml", wantDir: "/var/lib/onrecord", wantEvery: 500},
+		{name: "env over file", file: "testdata/full.toml", env: map[string]string{"ONRECORD_DATA_DIR": "/env", "ONRECORD_CHECKPOINT_EVERY": "7"}, wantDir: "/env", wantEvery: 7},
+		{name: "flag over env", file: "testdata/full.toml", env: map[string]string{"ONRECORD_DATA_DIR": "/env"}, args: []string{"--data-dir", "/flag"}, wantDir: "/flag", wantEvery: 500},
+		{name: "unknown file key", file: "testdata/unknown.toml", wantErr: "unknown keys data_dirr"},
+		{name: "bad env number", env: map[string]string{"ONRECORD_CHECKPOINT_EVERY": "lots"}, wantErr: "ONRECORD_CHECKPOINT_EVERY"},
+		{name: "invalid listen names field", args: []string{"--listen", "nope"}, wantErr: "listen: \"nope\" is not host:port"},
+		{name: "checkpoint_every bound", args: []string{"--checkpoint-every", "5000"}, wantErr: "checkpoint_every"},
+		{name: "same listeners", args: []string{"--admin-listen", "127.0.0.1:8080"}, wantErr: "admin_listen: must differ"},
+		{name: "tls half", args: []string{"--tls-cert", "x.pem"}, wantErr: "tls_cert and tls_key must be set together"},
+		{name: "unknown default class", args: []string{"--default-retention-class", "forever"}, wantErr: "default_retention_class"},
+		{name: "passphrase env missing", args: []string{"--key-passphrase", "env:ONRECORD_TEST_NOPE_XYZ"}, wantErr: "key_passphrase: environment variable ONRECORD_TEST_NOPE_XYZ is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			l := &Loader{Env: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }}
+			l.RegisterFlags(fs)
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", tt.file}, args...)
+			}
+			if err := fs.Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			c, err := l.Load(fs)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DataDir != tt.wantDir || c.CheckpointEvery != tt.wantEvery {
+				t.Fatalf("data_dir=%q checkpoint_every=%d, want %q %d", c.DataDir, c.CheckpointEvery, tt.wantDir, tt.wantEvery)
+			}
+		})
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Retention
+		wantErr bool
+	}{
+		{"6y", Retention{Years: 6}, false},
+		{"90d", Retention{Days: 90}, false},
+		{"1y30d", Retention{Years: 1, Days: 30}, false},
+		{"permanent", Retention{Permanent: true}, false},
+		{"0d", Retention{}, true},
+		{"", Retention{}, true},
+		{"6 years", Retention{}, true},
+		{"y", Retention{}, true},
+		{"-1y", Retention{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseRetention(tt.in)
+		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+			t.Errorf("ParseRetention(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+	r, _ := ParseRetention("1y")
+	day := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
+	if exp, ok := r.ExpiresAfter(day); !ok || !exp.Equal(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ExpiresAfter = %v %v", exp, ok)
+	}
+}
+
+func TestResolveSecret(t *testing.T) {
+	t.Setenv("ONRECORD_TEST_SECRET", "s3cr3t")
+	if v, err := ResolveSecret("env:ONRECORD_TEST_SECRET"); err != nil || v != "s3cr3t" {
+		t.Fatalf("env: %q %v", v, err)
+	}
+	if _, err := ResolveSecret("file:/nonexistent/x"); err == nil {
+		t.Fatal("missing file gave no error")
+	}
+	if v, _ := ResolveSecret("literal"); v != "literal" {
+		t.Fatal(v)
+	}
+}
