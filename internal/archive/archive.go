@@ -1,0 +1,503 @@
+package archive
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/crypt"
+	"github.com/onrecord/onrecord/internal/journal"
+	"github.com/onrecord/onrecord/internal/kms/local"
+	"github.com/onrecord/onrecord/internal/ledger"
+	"github.com/onrecord/onrecord/internal/retention"
+	"github.com/onrecord/onrecord/record"
+)
+
+// Options configure Open.
+type Options struct {
+	Config config.Config
+	// Now is the clock; nil means time.Now. Tests move it to expire buckets.
+	Now func() time.Time
+	// Logger receives operational logs, never content.
+	Logger *slog.Logger
+	// Warn receives warnings meant for the operator at start (a new KEK).
+	Warn io.Writer
+	// JournalFS replaces the journal's file system (fault injection).
+	JournalFS journal.FS
+}
+
+// Archive is an open data directory.
+type Archive struct {
+	cfg      config.Config
+	now      func() time.Time
+	log      *slog.Logger
+	sealer   *crypt.Sealer
+	journal  *journal.Journal
+	ledger   *ledger.Ledger
+	dedupKey []byte
+	policy   retention.Policy
+	holds    *retention.Holds
+
+	seen sync.Map // [32]byte idempotency hash → *pending
+
+	mu       sync.Mutex // guards buckets and disposed; serialises governance changes
+	buckets  map[string]*bucketStats
+	disposed map[string]bool
+	govMu    sync.Mutex
+}
+
+type bucketStats struct {
+	records           uint64
+	firstSeq, lastSeq uint64
+}
+
+// pending is the duplicate-map entry of one idempotency key: done is closed
+// once the first append of that key has finished, with err set on failure.
+type pending struct {
+	done    chan struct{}
+	content [32]byte
+	seq     uint64
+	err     error
+}
+
+// Open opens (creating on first use) the data directory, recovers the
+// journal, rebuilds the Merkle tree, the duplicate map and the hold registry
+// from it, and checks the stored checkpoints against the rebuilt tree.
+func Open(ctx context.Context, opts Options) (*Archive, error) {
+	cfg := opts.Config
+	a := &Archive{
+		cfg:      cfg,
+		now:      opts.Now,
+		log:      opts.Logger,
+		policy:   retention.Policy{Classes: cfg.Retentions()},
+		holds:    retention.NewHolds(),
+		buckets:  map[string]*bucketStats{},
+		disposed: map[string]bool{},
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	passphrase, err := config.ResolveSecret(cfg.KeyPassphrase)
+	if err != nil {
+		return nil, fmt.Errorf("key_passphrase: %w", err)
+	}
+	kek, created, err := local.Open(cfg.KEKPath(), passphrase, true)
+	if err != nil {
+		return nil, fmt.Errorf("open key-encryption key: %w", err)
+	}
+	if created && opts.Warn != nil {
+		fmt.Fprintf(opts.Warn, "WARNING: a new key-encryption key was written to %s.\n"+
+			"  Back it up and keep it apart from the data: losing it loses every record.\n"+
+			"  In production move it to a KMS or HSM, or at least set key_file to a separate volume.\n", cfg.KEKPath())
+	}
+	if a.sealer, err = crypt.New(cfg.KeystoreDir(), kek); err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	keysDir := filepath.Dir(cfg.KeystoreDir())
+	if a.dedupKey, err = loadOrCreateWrapped(filepath.Join(keysDir, "dedup"), kek, func() ([]byte, error) {
+		k := make([]byte, 32)
+		_, err := rand.Read(k)
+		return k, err
+	}); err != nil {
+		return nil, fmt.Errorf("dedup key: %w", err)
+	}
+	signer, err := loadOrCreateWrapped(filepath.Join(keysDir, "log-signer"), kek, func() ([]byte, error) {
+		skey, vkey, err := ledger.NewSignerKey(cfg.LogOrigin)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(filepath.Join(cfg.LedgerDir(), VerifierKeyFile), []byte(vkey+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		return []byte(skey), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log signing key: %w", err)
+	}
+	interval, batchDelay, segSize := cfg.Durations()
+	if a.ledger, err = ledger.Open(ledger.Options{
+		Dir:                cfg.LedgerDir(),
+		Origin:             cfg.LogOrigin,
+		SignerKey:          string(signer),
+		CheckpointEvery:    cfg.CheckpointEvery,
+		CheckpointInterval: interval,
+		Entries:            a.entries,
+		Logger:             a.log,
+	}); err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if a.journal, err = journal.Open(journal.Options{
+		Dir:           cfg.JournalDir(),
+		FS:            opts.JournalFS,
+		SegmentSize:   segSize,
+		MaxBatchDelay: batchDelay,
+		OnCommit:      a.onCommit,
+		Logger:        a.log,
+	}); err != nil {
+		a.ledger.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if err := a.replay(); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.ledger.Start(); err != nil {
+		a.close()
+		return nil, fmt.Errorf("check log: %w", err)
+	}
+	if err := a.finishDisposals(); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// VerifierKeyFile is the name, under the log directory, of the public key
+// that checkpoints verify against.
+const VerifierKeyFile = "verifier.key"
+
+// replay feeds every committed record to the ledger and rebuilds the
+// derived state.
+func (a *Archive) replay() error {
+	var leaves [][32]byte
+	var first uint64
+	flush := func() error {
+		if len(leaves) == 0 {
+			return nil
+		}
+		err := a.ledger.AppendLeaves(first, leaves)
+		first += uint64(len(leaves))
+		leaves = leaves[:0]
+		return err
+	}
+	err := a.journal.Scan(0, func(seq uint64, data []byte) error {
+		env, err := record.Unmarshal(data)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		leaves = append(leaves, record.LeafHash(data))
+		if err := a.learn(seq, env); err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		if len(leaves) == 4096 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("replay journal: %w", err)
+	}
+	return nil
+}
+
+// learn updates the derived state from one committed record.
+func (a *Archive) learn(seq uint64, env *record.Envelope) error {
+	switch env.Kind {
+	case record.KindEvent:
+		if len(env.Public) == 64 {
+			var idem [32]byte
+			p := &pending{done: make(chan struct{}), seq: seq}
+			copy(idem[:], env.Public[:32])
+			copy(p.content[:], env.Public[32:])
+			close(p.done)
+			a.seen.LoadOrStore(idem, p)
+		}
+		a.count(env.Bucket, seq)
+	case record.KindHold:
+		pt, err := a.sealer.Open(env)
+		if err != nil {
+			return fmt.Errorf("open hold record: %w", err)
+		}
+		var h retention.Hold
+		if err := json.Unmarshal(pt, &h); err != nil {
+			return fmt.Errorf("hold record: %w", err)
+		}
+		if err := a.holds.Apply(h); err != nil {
+			a.log.Warn("hold record does not apply", "seq", seq, "err", err)
+		}
+	case record.KindDisposal:
+		d, err := retention.UnmarshalDisposal(env.Public)
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		a.disposed[d.Bucket] = true
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+func (a *Archive) count(bucket string, seq uint64) {
+	a.mu.Lock()
+	s := a.buckets[bucket]
+	if s == nil {
+		s = &bucketStats{firstSeq: seq}
+		a.buckets[bucket] = s
+	}
+	s.records++
+	s.lastSeq = seq
+	a.mu.Unlock()
+}
+
+// onCommit runs on the journal's writer after each fsync, before the
+// waiters are released: the leaves join the tree in journal order.
+func (a *Archive) onCommit(first uint64, records [][]byte) {
+	leaves := make([][32]byte, len(records))
+	for i, r := range records {
+		leaves[i] = record.LeafHash(r)
+	}
+	if err := a.ledger.AppendLeaves(first, leaves); err != nil {
+		// Only a bug gets here (the journal hands out dense sequence
+		// numbers); the records are durable and the tree is rebuilt from
+		// them on the next start.
+		a.log.Error("log out of step with journal", "first", first, "err", err)
+	}
+}
+
+func (a *Archive) entries(from, to uint64) ([][]byte, error) {
+	var out [][]byte
+	err := a.journal.Scan(from, func(seq uint64, data []byte) error {
+		if seq >= to {
+			return errStop
+		}
+		out = append(out, append([]byte(nil), data...))
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+var errStop = errors.New("stop")
+
+// Result says what Append did.
+type Result struct {
+	Seq uint64 `json:"seq"`
+	ID  string `json:"id"`
+	// Duplicate is set when the event was already stored with the same
+	// content; Seq is then the stored record's.
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Conflict is set when the same (channel, provider_id, kind) was stored
+	// before with different content. The new record is stored too — nothing
+	// is dropped — and ConflictWith names the first.
+	Conflict     bool   `json:"conflict,omitempty"`
+	ConflictWith uint64 `json:"conflict_with,omitempty"`
+}
+
+// Append seals the event and makes it durable. It returns only after the
+// record (or the earlier identical one) is committed.
+func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error) {
+	if err := ev.Validate(); err != nil {
+		return Result{}, &onrecord.Error{Code: onrecord.EINVALID, Message: "invalid event", Err: err}
+	}
+	class := ev.RetentionClass
+	if class == "" {
+		class = a.cfg.DefaultRetentionClass
+	}
+	if _, ok := a.policy.Classes[class]; !ok || class == config.SystemClass {
+		return Result{}, onrecord.Errorf(onrecord.EINVALID, "retention class %q is not configured", class)
+	}
+	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
+	content, err := a.contentHash(ev)
+	if err != nil {
+		return Result{}, err
+	}
+	for {
+		p := &pending{done: make(chan struct{}), content: content}
+		prev, loaded := a.seen.LoadOrStore(idem, p)
+		if !loaded {
+			res, err := a.appendNew(ctx, ev, class, idem, content)
+			p.seq, p.err = res.Seq, err
+			if err != nil {
+				a.seen.Delete(idem)
+			}
+			close(p.done)
+			return res, err
+		}
+		q := prev.(*pending)
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+		if q.err != nil {
+			continue // the first attempt failed and was removed; try again
+		}
+		if q.content == content {
+			return Result{Seq: q.seq, Duplicate: true}, nil
+		}
+		res, err := a.appendNew(ctx, ev, class, idem, content)
+		res.Conflict, res.ConflictWith = true, q.seq
+		if err == nil {
+			a.log.Warn("conflict: same provider id stored with different content",
+				"channel", ev.Channel, "kind", ev.Kind, "seq", res.Seq, "first_seq", q.seq)
+		}
+		return res, err
+	}
+}
+
+func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, class string, idem, content [32]byte) (Result, error) {
+	now := a.now().UTC()
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return Result{}, fmt.Errorf("record id: %w", err)
+	}
+	stored := *ev
+	stored.ID = hex.EncodeToString(id[:])
+	stored.CapturedAt = now
+	stored.RetentionClass = class
+	pt, err := json.Marshal(&stored)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode event: %w", err)
+	}
+	public := make([]byte, 0, 64)
+	public = append(append(public, idem[:]...), content[:]...)
+	seq, err := a.appendSealed(ctx, record.KindEvent, id, now, class, pt, public)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Seq: seq, ID: stored.ID}, nil
+}
+
+// appendSealed seals plaintext into the (class, day of now) bucket and
+// appends it. It is the lowest layer of the write path and what the journal
+// benchmark measures.
+func (a *Archive) appendSealed(ctx context.Context, kind record.Kind, id [16]byte, now time.Time, class string, pt, public []byte) (uint64, error) {
+	env, err := a.sealer.Seal(kind, id, now, class, pt)
+	if err != nil {
+		return 0, fmt.Errorf("seal: %w", err)
+	}
+	env.Public = public
+	return a.appendEnvelope(ctx, env)
+}
+
+func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope) (uint64, error) {
+	buf, err := env.MarshalBinary()
+	if err != nil {
+		return 0, fmt.Errorf("encode envelope: %w", err)
+	}
+	seq, err := a.journal.Append(ctx, buf)
+	if err != nil {
+		code := onrecord.EINTERNAL
+		if errors.Is(err, journal.ErrDiskFull) || errors.Is(err, journal.ErrFailed) {
+			code = onrecord.EUNAVAILABLE
+		}
+		return 0, &onrecord.Error{Code: code, Message: "record not stored", Err: err}
+	}
+	if env.Kind == record.KindEvent {
+		a.count(env.Bucket, seq)
+	}
+	return seq, nil
+}
+
+// AppendRaw seals and appends an opaque plaintext under the default class
+// without an event around it; for benchmarks of the write path.
+func (a *Archive) AppendRaw(ctx context.Context, pt []byte) (uint64, error) {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return 0, err
+	}
+	return a.appendSealed(ctx, record.KindEvent, id, a.now().UTC(), a.cfg.DefaultRetentionClass, pt, nil)
+}
+
+func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
+	m := hmac.New(sha256.New, a.dedupKey)
+	m.Write([]byte(domain))
+	m.Write([]byte{0})
+	m.Write(b)
+	var out [32]byte
+	m.Sum(out[:0])
+	return out
+}
+
+// contentHash is the keyed hash of what the provider said: the event less
+// the fields the archive adds.
+func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, error) {
+	c := *ev
+	c.ID, c.CapturedAt, c.RetentionClass = "", time.Time{}, ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("encode event: %w", err)
+	}
+	return a.keyedHash("content", b), nil
+}
+
+// Get returns the decrypted event at seq, for the reader and tests.
+func (a *Archive) Get(seq uint64) (*onrecord.Event, error) {
+	var env *record.Envelope
+	err := a.journal.Scan(seq, func(s uint64, data []byte) error {
+		var err error
+		env, err = record.Unmarshal(data)
+		if err != nil {
+			return err
+		}
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if env == nil {
+		return nil, onrecord.Errorf(onrecord.ENOTFOUND, "no record %d", seq)
+	}
+	if env.Kind != record.KindEvent {
+		return nil, onrecord.Errorf(onrecord.EINVALID, "record %d is a %s record", seq, env.Kind)
+	}
+	pt, err := a.sealer.Open(env)
+	if err != nil {
+		if errors.Is(err, crypt.ErrKeyDestroyed) {
+			return nil, &onrecord.Error{Code: onrecord.ENOTFOUND, Message: fmt.Sprintf("record %d was disposed of", seq), Err: err}
+		}
+		return nil, fmt.Errorf("open record %d: %w", seq, err)
+	}
+	var ev onrecord.Event
+	if err := json.Unmarshal(pt, &ev); err != nil {
+		return nil, fmt.Errorf("decode record %d: %w", seq, err)
+	}
+	return &ev, nil
+}
+
+// Len is the number of committed records.
+func (a *Archive) Len() uint64 { return a.journal.Len() }
+
+// Ledger exposes the Merkle log (checkpoints, tiles, proofs).
+func (a *Archive) Ledger() *ledger.Ledger { return a.ledger }
+
+// Checkpoint signs a checkpoint now if the log grew, and returns the latest.
+func (a *Archive) Checkpoint(ctx context.Context) ([]byte, error) { return a.ledger.Checkpoint(ctx) }
+
+// Close stops appends, then signs a final checkpoint.
+func (a *Archive) Close() error { return a.close() }
+
+func (a *Archive) close() error {
+	var errs []error
+	if a.journal != nil {
+		errs = append(errs, a.journal.Close())
+	}
+	if a.ledger != nil {
+		errs = append(errs, a.ledger.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,326 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/retention"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func testConfig(t testing.TB, dir string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.SegmentSize = "1MiB"
+	cfg.RetentionClasses = append(cfg.RetentionClasses, config.RetentionClass{Name: "short", Duration: "30d"})
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func mustOpen(t testing.TB, cfg config.Config, now func() time.Time) *Archive {
+	t.Helper()
+	a, err := Open(t.Context(), Options{Config: cfg, Now: now})
+	if err != nil {
+		t.Fatalf("open archive: %v", err)
+	}
+	return a
+}
+
+func event(i int, body string) *onrecord.Event {
+	return &onrecord.Event{
+		Channel: "whatsapp", Kind: onrecord.KindMessage, ProviderID: fmt.Sprintf("wamid.%d", i),
+		Conversation: "c1", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "+15550001", Name: "Client"},
+		Recipients: []onrecord.Party{{ID: "+15550002", Name: "Advisor"}},
+		SentAt:     time.Date(2026, 11, 23, 10, 0, i%60, 0, time.UTC), Body: body,
+	}
+}
+
+func mustVerify(t *testing.T, cfg config.Config) *Report {
+	t.Helper()
+	rep, err := VerifyDir(context.Background(), VerifyOptions{Config: cfg})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !rep.OK {
+		t.Fatalf("verify failed: %v", rep.Errors)
+	}
+	return rep
+}
+
+func TestArchive_AppendGetAndReopen(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	var seqs []uint64
+	for i := range 20 {
+		res, err := a.Append(t.Context(), event(i, fmt.Sprintf("hello %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, res.Seq)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = mustOpen(t, cfg, nil)
+	defer a.Close()
+	for i, seq := range seqs {
+		ev, err := a.Get(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Body != fmt.Sprintf("hello %d", i) || ev.ProviderID != fmt.Sprintf("wamid.%d", i) || ev.RetentionClass != "default" {
+			t.Fatalf("record %d = %+v", seq, ev)
+		}
+	}
+	if a.Len() != 20 {
+		t.Fatalf("Len = %d", a.Len())
+	}
+}
+
+func TestArchive_RetryIsNotStoredTwiceAndConflictIsKept(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	first, err := a.Append(t.Context(), event(1, "original"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent retries of the same delivery.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			res, err := a.Append(t.Context(), event(1, "original"))
+			if err != nil || !res.Duplicate || res.Seq != first.Seq {
+				t.Errorf("retry: %+v %v", res, err)
+			}
+		})
+	}
+	wg.Wait()
+	conf, err := a.Append(t.Context(), event(1, "changed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !conf.Conflict || conf.ConflictWith != first.Seq || conf.Seq == first.Seq {
+		t.Fatalf("conflict result = %+v", conf)
+	}
+	a.Close()
+	// The duplicate map survives a restart without decrypting anything.
+	a = mustOpen(t, cfg, nil)
+	defer a.Close()
+	res, err := a.Append(t.Context(), event(1, "original"))
+	if err != nil || !res.Duplicate {
+		t.Fatalf("retry after restart: %+v %v", res, err)
+	}
+	if a.Len() != 2 {
+		t.Fatalf("Len = %d, want 2 (original and conflict)", a.Len())
+	}
+}
+
+func TestArchive_RejectsInvalidEvent(t *testing.T) {
+	a := mustOpen(t, testConfig(t, t.TempDir()), nil)
+	defer a.Close()
+	ev := event(1, "x")
+	ev.Direction = "sideways"
+	if _, err := a.Append(t.Context(), ev); onrecord.ErrorCode(err) != onrecord.EINVALID {
+		t.Fatalf("err = %v", err)
+	}
+	ev = event(1, "x")
+	ev.RetentionClass = "nope"
+	if _, err := a.Append(t.Context(), ev); onrecord.ErrorCode(err) != onrecord.EINVALID {
+		t.Fatalf("unknown class: err = %v", err)
+	}
+	if a.Len() != 0 {
+		t.Fatal("invalid events were stored")
+	}
+}
+
+// TestArchive_NoPlaintextAtRest imports events carrying a canary and scans
+// every byte under the data directory for it, in UTF-8, UTF-16 and base64.
+func TestArchive_NoPlaintextAtRest(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	a := mustOpen(t, cfg, nil)
+	const canary = "CANARY-7f3a9c-onrecord-secret-body"
+	for i := range 50 {
+		ev := event(i, "prefix "+canary+" suffix")
+		ev.Attachments = []onrecord.Attachment{{Name: "note.txt", ContentType: "text/plain", Data: []byte(canary)}}
+		ev.Raw = []byte(`{"text":"` + canary + `"}`)
+		if _, err := a.Append(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateHold(t.Context(), retention.Hold{ID: "m-1", Reason: canary}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	assertNoCanary(t, dir, canary)
+}
+
+func assertNoCanary(t *testing.T, dir, canary string) {
+	t.Helper()
+	forms := map[string][]byte{"utf8": []byte(canary), "base64": []byte(base64.StdEncoding.EncodeToString([]byte(canary)))}
+	var u16 bytes.Buffer
+	for _, r := range utf16.Encode([]rune(canary)) {
+		u16.WriteByte(byte(r))
+		u16.WriteByte(byte(r >> 8))
+	}
+	forms["utf16le"] = u16.Bytes()
+	// base64 of a string embedded at another offset: check the three
+	// alignments' stable middle part.
+	for i := range 3 {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, i), canary...))
+		forms[fmt.Sprintf("base64+%d", i)] = []byte(enc[4 : len(enc)-4])
+	}
+	files := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for name, f := range forms {
+			if bytes.Contains(b, f) {
+				t.Errorf("%s contains the canary (%s)", p, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 3 {
+		t.Fatalf("scanned only %d files", files)
+	}
+}
+
+func TestArchive_DisposalShredsBucketAndVerifyCountsIt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	clk := &clock{t: time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)}
+	a := mustOpen(t, cfg, clk.Now)
+	var shortSeqs []uint64
+	for i := range 5 {
+		ev := event(i, "short-lived")
+		ev.RetentionClass = "short"
+		res, err := a.Append(t.Context(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shortSeqs = append(shortSeqs, res.Seq)
+	}
+	keep, err := a.Append(t.Context(), event(100, "kept for six years"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := retention.BucketName("short", clk.Now())
+
+	// Before expiry: refused.
+	if _, err := a.Dispose(t.Context(), bucket, "test", "tester"); !errors.Is(err, retention.ErrRetained) {
+		t.Fatalf("dispose before expiry: %v", err)
+	}
+	clk.Add(40 * 24 * time.Hour)
+	// Under hold: refused.
+	if err := a.CreateHold(t.Context(), retention.Hold{ID: "lit-1", Classes: []string{"short"}, Reason: "litigation"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Dispose(t.Context(), bucket, "test", "tester"); !errors.Is(err, retention.ErrHeld) {
+		t.Fatalf("dispose under hold: %v", err)
+	}
+	if _, err := a.Dispose(t.Context(), retention.BucketName("default", time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)), "test", "tester"); !errors.Is(err, retention.ErrRetained) {
+		t.Fatalf("dispose of a six-year bucket: %v", err)
+	}
+	a.Close()
+
+	// The hold survives a restart.
+	a = mustOpen(t, cfg, clk.Now)
+	if _, err := a.Dispose(t.Context(), bucket, "test", "tester"); !errors.Is(err, retention.ErrHeld) {
+		t.Fatalf("dispose under hold after restart: %v", err)
+	}
+	if err := a.ReleaseHold(t.Context(), "lit-1", "settled", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := a.Dispose(t.Context(), bucket, "retention expired", "tester")
+	if err != nil {
+		t.Fatalf("dispose: %v", err)
+	}
+	if d.Records != 5 || d.FirstSeq != shortSeqs[0] || d.LastSeq != shortSeqs[4] {
+		t.Fatalf("disposal = %+v", d)
+	}
+	for _, s := range shortSeqs {
+		if _, err := a.Get(s); onrecord.ErrorCode(err) != onrecord.ENOTFOUND {
+			t.Fatalf("disposed record %d: err = %v", s, err)
+		}
+	}
+	if ev, err := a.Get(keep.Seq); err != nil || ev.Body != "kept for six years" {
+		t.Fatalf("kept record: %v %v", ev, err)
+	}
+	if _, err := a.Dispose(t.Context(), bucket, "again", "tester"); err == nil {
+		t.Fatal("second disposal accepted")
+	}
+	a.Close()
+	rep := mustVerify(t, cfg)
+	if rep.Disposed != 5 || len(rep.DisposedBuckets) != 1 || rep.Records != 6 {
+		t.Fatalf("verify report: disposed=%d buckets=%v records=%d", rep.Disposed, rep.DisposedBuckets, rep.Records)
+	}
+	// Still refused after restart, and the records stay undecryptable.
+	a = mustOpen(t, cfg, clk.Now)
+	defer a.Close()
+	if _, err := a.Get(shortSeqs[0]); onrecord.ErrorCode(err) != onrecord.ENOTFOUND {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestVerify_CountsAndCheckpoints(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.CheckpointEvery = 7
+	a := mustOpen(t, cfg, nil)
+	for i := range 30 {
+		ev := event(i, "x")
+		if i%3 == 0 {
+			ev.Channel = "slack"
+		}
+		if _, err := a.Append(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	rep := mustVerify(t, cfg)
+	if rep.Records != 30 || rep.ByChannel["slack"] != 10 || rep.ByChannel["whatsapp"] != 20 || rep.ByKind["message"] != 30 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if rep.Checkpoints < 1 || rep.CheckpointSize != 30 {
+		t.Fatalf("checkpoints = %d, size %d", rep.Checkpoints, rep.CheckpointSize)
+	}
+	if !strings.HasPrefix(rep.DataDir, "/") {
+		t.Fatalf("data dir %q is not absolute", rep.DataDir)
+	}
+}

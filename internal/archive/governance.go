@@ -1,0 +1,155 @@
+package archive
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/crypt"
+	"github.com/onrecord/onrecord/internal/retention"
+	"github.com/onrecord/onrecord/record"
+)
+
+// CreateHold records a hold and starts enforcing it. The hold record is
+// durable before the hold is reported as created.
+func (a *Archive) CreateHold(ctx context.Context, h retention.Hold) error {
+	h.Action = "create"
+	return a.changeHold(ctx, h)
+}
+
+// ReleaseHold records the release of an active hold.
+func (a *Archive) ReleaseHold(ctx context.Context, id, reason, by string) error {
+	return a.changeHold(ctx, retention.Hold{ID: id, Action: "release", Reason: reason, By: by})
+}
+
+func (a *Archive) changeHold(ctx context.Context, h retention.Hold) error {
+	a.govMu.Lock()
+	defer a.govMu.Unlock()
+	h.At = a.now().UTC()
+	if err := a.holds.Check(h); err != nil {
+		return &onrecord.Error{Code: onrecord.EINVALID, Message: "hold not changed", Err: err}
+	}
+	pt, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	if _, err := a.appendSealed(ctx, record.KindHold, id, h.At, config.SystemClass, pt, nil); err != nil {
+		return err
+	}
+	return a.holds.Apply(h)
+}
+
+// Holds lists the active holds.
+func (a *Archive) Holds() []retention.Hold { return a.holds.Active() }
+
+// BucketInfo describes a key bucket for planning disposal.
+type BucketInfo struct {
+	Bucket    string    `json:"bucket"`
+	Records   uint64    `json:"records"`
+	FirstSeq  uint64    `json:"first_seq"`
+	LastSeq   uint64    `json:"last_seq"`
+	Disposed  bool      `json:"disposed"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Permanent bool      `json:"permanent,omitempty"`
+	HeldBy    []string  `json:"held_by,omitempty"`
+}
+
+// Buckets lists the buckets that hold event records.
+func (a *Archive) Buckets() []BucketInfo {
+	a.mu.Lock()
+	out := make([]BucketInfo, 0, len(a.buckets))
+	for name, s := range a.buckets {
+		out = append(out, BucketInfo{Bucket: name, Records: s.records, FirstSeq: s.firstSeq, LastSeq: s.lastSeq, Disposed: a.disposed[name]})
+	}
+	a.mu.Unlock()
+	for i := range out {
+		exp, ok, err := a.policy.ExpiresAt(out[i].Bucket)
+		out[i].ExpiresAt, out[i].Permanent = exp, !ok && err == nil
+		out[i].HeldBy, _ = a.holds.Covering(out[i].Bucket)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bucket < out[j].Bucket })
+	return out
+}
+
+// Dispose destroys a bucket's key (crypto-shredding) once its retention has
+// passed and no hold covers it. The disposal record is made durable first,
+// then the key is destroyed; a crash in between is finished on the next
+// Open, so a disposal record never stands for a key that survives.
+func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (retention.Disposal, error) {
+	a.govMu.Lock()
+	defer a.govMu.Unlock()
+	now := a.now().UTC()
+	if err := retention.CheckDisposal(a.policy, a.holds, bucket, now); err != nil {
+		return retention.Disposal{}, &onrecord.Error{Code: onrecord.EFORBIDDEN, Message: "disposal refused", Err: err}
+	}
+	class, _, _ := retention.ParseBucket(bucket)
+	if class == config.SystemClass {
+		return retention.Disposal{}, onrecord.Errorf(onrecord.EFORBIDDEN, "disposal refused: %s holds system records", bucket)
+	}
+	a.mu.Lock()
+	done := a.disposed[bucket]
+	var s bucketStats
+	if p := a.buckets[bucket]; p != nil {
+		s = *p
+	}
+	a.mu.Unlock()
+	if done {
+		return retention.Disposal{}, onrecord.Errorf(onrecord.ECONFLICT, "bucket %s was already disposed of", bucket)
+	}
+	exp, _, _ := a.policy.ExpiresAt(bucket)
+	d := retention.Disposal{Bucket: bucket, Records: s.records, FirstSeq: s.firstSeq, LastSeq: s.lastSeq,
+		ExpiredAt: exp, Reason: reason, By: by, At: now}
+	pub, err := retention.MarshalDisposal(d)
+	if err != nil {
+		return d, err
+	}
+	env := &record.Envelope{Kind: record.KindDisposal, Time: now.UnixNano(), Bucket: bucket, Public: pub}
+	if _, err := rand.Read(env.ID[:]); err != nil {
+		return d, err
+	}
+	if _, err := a.appendEnvelope(ctx, env); err != nil {
+		return d, err
+	}
+	a.mu.Lock()
+	a.disposed[bucket] = true
+	a.mu.Unlock()
+	if err := a.sealer.Destroy(bucket); err != nil {
+		return d, fmt.Errorf("disposal of %s recorded but key not yet destroyed (it will be on the next start): %w", bucket, err)
+	}
+	a.log.Info("bucket disposed", "bucket", bucket, "records", d.Records)
+	return d, nil
+}
+
+// finishDisposals destroys the keys of buckets whose disposal record is
+// durable but whose key survived a crash.
+func (a *Archive) finishDisposals() error {
+	a.mu.Lock()
+	var todo []string
+	for b := range a.disposed {
+		todo = append(todo, b)
+	}
+	a.mu.Unlock()
+	for _, b := range todo {
+		has, err := a.sealer.HasKey(b)
+		if err != nil && !errors.Is(err, crypt.ErrKeyDestroyed) {
+			return fmt.Errorf("check key of disposed bucket %s: %w", b, err)
+		}
+		if has {
+			a.log.Warn("finishing interrupted disposal", "bucket", b)
+			if err := a.sealer.Destroy(b); err != nil {
+				return fmt.Errorf("finish disposal of %s: %w", b, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+// Package cli is onrecord's command line: one Main with a subcommand per
+// task, each on the standard library's flag package. It parses, prints and
+// picks exit codes; the work is done by the packages it calls.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the command ran and found a problem (verify failed, lines rejected)
+	ExitUsage   = 2 // bad flags or configuration
+)
+
+// Main holds the process's standard streams.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Env looks up environment variables; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+}
+
+type command struct {
+	name, summary string
+	run           func(m *Main, ctx context.Context, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the archive: journal, Merkle log and its HTTP endpoints", (*Main).serve},
+		{"import", "import canonical events (--format jsonl FILE)", (*Main).importCmd},
+		{"verify", "audit the whole data directory offline", (*Main).verify},
+		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},
+		{"hold", "create, release or list legal holds", (*Main).hold},
+		{"keys", "list key buckets, or destroy one whose retention has passed", (*Main).keys},
+		{"bench", "measure the write path (bench journal [--json])", (*Main).bench},
+		{"version", "print the version", (*Main).version},
+	}
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// Run runs the subcommand named by args[0] and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		m.usage()
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(m, ctx, args[1:])
+		}
+	}
+	fmt.Fprintf(m.Stderr, "onrecord: unknown command %q\n\n", args[0])
+	m.usage()
+	return ExitUsage
+}
+
+func (m *Main) usage() {
+	fmt.Fprintln(m.Stderr, "onrecord — business messaging, on the record.\n\nUsage: onrecord COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(m.Stderr, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(m.Stderr, "\nEvery command reads the same configuration: --config FILE, ONRECORD_* variables, flags.\nRun 'onrecord COMMAND -h' for its flags.")
+}
+
+func (m *Main) version(_ context.Context, _ []string) int {
+	fmt.Fprintln(m.Stdout, "onrecord", Version)
+	return ExitOK
+}
+
+// flags returns a flag set with the configuration flags registered and a
+// function that loads the configuration after parsing.
+func (m *Main) flags(name, usage string) (*flag.FlagSet, func() (config.Config, error)) {
+	fs := flag.NewFlagSet("onrecord "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	l := &config.Loader{Env: m.Env}
+	l.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: onrecord %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs, func() (config.Config, error) { return l.Load(fs) }
+}
+
+// parse parses args and loads the configuration, printing what is wrong.
+func (m *Main) parse(fs *flag.FlagSet, load func() (config.Config, error), args []string) (config.Config, int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config.Config{}, ExitOK, false
+		}
+		return config.Config{}, ExitUsage, false
+	}
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "onrecord: configuration is not valid:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return cfg, ExitUsage, false
+	}
+	return cfg, ExitOK, true
+}
+
+func (m *Main) logger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// fail prints err and returns the exit code for it.
+func (m *Main) fail(err error) int {
+	fmt.Fprintf(m.Stderr, "onrecord: %v\n", err)
+	if onrecord.ErrorCode(err) == onrecord.EINVALID {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// NewMain returns a Main on the process's standard streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// fdatasync falls back to a full fsync where fdatasync is not available.
+func fdatasync(f *os.File) error { return f.Sync() }
+
+// fallocate is not available here; the journal runs without preallocation.
+func fallocate(f *os.File, _, _ int64) error {
+	return fmt.Errorf("fallocate %s: %w", f.Name(), errors.ErrUnsupported)
+}
