@@ -20,9 +20,7 @@ func genEnvelope(t *rapid.T) *Envelope {
 	if c := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "ct"); len(c) > 0 {
 		e.Ciphertext = c
 	}
-	for _, r := range rapid.SliceOfN(rapid.StringN(1, 20, MaxBlobRefLen), 0, 4).Draw(t, "refs") {
-		e.BlobRefs = append(e.BlobRefs, r)
-	}
+	e.BlobRefs = append(e.BlobRefs, rapid.SliceOfN(rapid.StringN(1, 20, MaxBlobRefLen), 0, 4).Draw(t, "refs")...)
 	if p := rapid.SliceOfN(rapid.Byte(), 0, 50).Draw(t, "public"); len(p) > 0 {
 		e.Public = p
 	}

@@ -120,6 +120,13 @@ func ScanCheckpoints(path string, r io.Reader, fn func(StoredCheckpoint) error) 
 		}
 		payload := frame[frameHeaderSize:]
 		if crc32.Checksum(payload, tab) != sum {
+			// A frame that is all there but does not match its CRC is a
+			// torn write only if it ends in unwritten (zero) bytes; a
+			// signed note always ends in a newline, so a whole frame with
+			// other bytes is damage to a durable entry.
+			if payload[len(payload)-1] != 0 {
+				return &CorruptCheckpointError{Path: path, Offset: off, Reason: "CRC-32C mismatch in a complete entry"}
+			}
 			return bad(frame, "CRC-32C mismatch")
 		}
 		if err := fn(StoredCheckpoint{Offset: off, Note: payload}); err != nil {
