@@ -51,7 +51,10 @@ type Archive struct {
 	policy   retention.Policy
 	holds    *retention.Holds
 
-	seen sync.Map // [32]byte idempotency hash → *pending
+	lock *os.File // the data directory's LOCK, held while open
+
+	seen  sync.Map // dupKey → *pending: every (id, content) stored
+	first sync.Map // [32]byte idempotency hash → *pending of its first record
 
 	mu       sync.Mutex // guards buckets and disposed; serialises governance changes
 	buckets  map[string]*bucketStats
@@ -64,13 +67,12 @@ type bucketStats struct {
 	firstSeq, lastSeq uint64
 }
 
-// pending is the duplicate-map entry of one idempotency key: done is closed
-// once the first append of that key has finished, with err set on failure.
+// pending is the duplicate-map entry of one (id, content): done is closed
+// once the first append of it has finished, with err set on failure.
 type pending struct {
-	done    chan struct{}
-	content [32]byte
-	seq     uint64
-	err     error
+	done chan struct{}
+	seq  uint64
+	err  error
 }
 
 // Open opens (creating on first use) the data directory, recovers the
@@ -96,6 +98,17 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	lock, err := lockDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.lock = lock
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	passphrase, err := config.ResolveSecret(cfg.KeyPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("key_passphrase: %w", err)
@@ -168,6 +181,15 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		a.close()
 		return nil, err
 	}
+	if len(a.ledger.Latest()) == 0 {
+		// A new log publishes its empty checkpoint at once, so that
+		// /log/checkpoint answers from the first start.
+		if _, err := a.ledger.Checkpoint(ctx); err != nil {
+			a.close()
+			return nil, fmt.Errorf("sign first checkpoint: %w", err)
+		}
+	}
+	ok = true
 	return a, nil
 }
 
@@ -217,12 +239,13 @@ func (a *Archive) learn(seq uint64, env *record.Envelope) error {
 	switch env.Kind {
 	case record.KindEvent:
 		if len(env.Public) == 64 {
-			var idem [32]byte
-			p := &pending{done: make(chan struct{}), seq: seq}
+			var idem, content [32]byte
 			copy(idem[:], env.Public[:32])
-			copy(p.content[:], env.Public[32:])
+			copy(content[:], env.Public[32:])
+			p := &pending{done: make(chan struct{}), seq: seq}
 			close(p.done)
-			a.seen.LoadOrStore(idem, p)
+			a.seen.LoadOrStore(dupKey(idem, content), p)
+			a.first.LoadOrStore(idem, p)
 		}
 		a.count(env.Bucket, seq)
 	case record.KindHold:
@@ -325,38 +348,76 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
+	key := dupKey(idem, content)
 	for {
-		p := &pending{done: make(chan struct{}), content: content}
-		prev, loaded := a.seen.LoadOrStore(idem, p)
-		if !loaded {
-			res, err := a.appendNew(ctx, ev, class, idem, content)
-			p.seq, p.err = res.Seq, err
-			if err != nil {
-				a.seen.Delete(idem)
+		p := &pending{done: make(chan struct{})}
+		prev, loaded := a.seen.LoadOrStore(key, p)
+		if loaded {
+			q := prev.(*pending)
+			select {
+			case <-q.done:
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
 			}
-			close(p.done)
-			return res, err
-		}
-		q := prev.(*pending)
-		select {
-		case <-q.done:
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
-		if q.err != nil {
-			continue // the first attempt failed and was removed; try again
-		}
-		if q.content == content {
+			if q.err != nil {
+				continue // that attempt failed and was removed; try again
+			}
 			return Result{Seq: q.seq, Duplicate: true}, nil
 		}
+		conflictWith, conflict, err := a.claimFirst(ctx, idem, p)
+		if err != nil {
+			p.err = err
+			a.seen.Delete(key)
+			close(p.done)
+			return Result{}, err
+		}
 		res, err := a.appendNew(ctx, ev, class, idem, content)
-		res.Conflict, res.ConflictWith = true, q.seq
-		if err == nil {
+		p.seq, p.err = res.Seq, err
+		if err != nil {
+			a.seen.Delete(key)
+			if !conflict {
+				a.first.CompareAndDelete(idem, p)
+			}
+		}
+		close(p.done)
+		if err == nil && conflict {
+			res.Conflict, res.ConflictWith = true, conflictWith
 			a.log.Warn("conflict: same provider id stored with different content",
-				"channel", ev.Channel, "kind", ev.Kind, "seq", res.Seq, "first_seq", q.seq)
+				"channel", ev.Channel, "kind", ev.Kind, "seq", res.Seq, "first_seq", conflictWith)
 		}
 		return res, err
 	}
+}
+
+// claimFirst makes p the first record of its idempotency key, or reports
+// the first record's sequence number if another content got there before.
+// It waits for a first append still in flight, so that two versions that
+// arrive together are still seen as a conflict.
+func (a *Archive) claimFirst(ctx context.Context, idem [32]byte, p *pending) (uint64, bool, error) {
+	for {
+		v, loaded := a.first.LoadOrStore(idem, p)
+		if !loaded {
+			return 0, false, nil
+		}
+		q := v.(*pending)
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+		if q.err == nil {
+			return q.seq, true, nil
+		}
+		if a.first.CompareAndSwap(idem, q, p) {
+			return 0, false, nil
+		}
+	}
+}
+
+// dupKey identifies one content under one idempotency key: a retry of
+// either the original or a conflicting version is recognised.
+func dupKey(idem, content [32]byte) [32]byte {
+	return sha256.Sum256(append(idem[:], content[:]...))
 }
 
 func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, class string, idem, content [32]byte) (Result, error) {
@@ -498,6 +559,9 @@ func (a *Archive) close() error {
 	}
 	if a.ledger != nil {
 		errs = append(errs, a.ledger.Close())
+	}
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -78,7 +78,7 @@
 //   - When a batch would not fit in the rest of the segment, the writer
 //     creates the next segment (named for the next sequence number) and then
 //     seals the full one: truncated to its last frame (dropping the unused
-//     preallocated space), fsynced, made read-only (mode 0444), and the
+//     preallocated space), fsynced, made read-only (mode 0400), and the
 //     directory fsynced. A segment exceeds SegmentSize only when a single
 //     batch is larger than a whole segment.
 //
@@ -118,7 +118,7 @@
 //     and fsyncs the segment, and reports the dropped bytes in Recovered;
 //   - removes leftover *.seg.tmp files (interrupted segment creations);
 //   - completes an interrupted seal of any segment but the last (truncate to
-//     the last frame, fsync, chmod 0444);
+//     the last frame, fsync, chmod 0400);
 //   - starts a new segment when the last one is already sealed (a sealed
 //     segment is never reopened for writing);
 //   - fsyncs the directory after any of these.

@@ -128,7 +128,7 @@ func Open(opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("journal: open %s read-only: %w", j.dir, err)
 		}
 	} else {
-		if err := j.fs.MkdirAll(j.dir, 0o755); err != nil {
+		if err := j.fs.MkdirAll(j.dir, 0o700); err != nil {
 			return nil, fmt.Errorf("journal: create directory %s: %w", j.dir, err)
 		}
 		if err := j.fs.SyncDir(filepath.Dir(j.dir)); err != nil {
@@ -253,7 +253,7 @@ func (j *Journal) createSegment(first uint64) (*activeSegment, error) {
 	name := segmentName(first)
 	path := filepath.Join(j.dir, name)
 	tmp := path + tempExt
-	f, err := j.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := j.fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", tmp, err)
 	}
@@ -309,7 +309,7 @@ func (j *Journal) sealFile(f File, path string, end, size int64) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("journal: seal segment %s: close: %w", path, err)
 	}
-	if err := j.fs.Chmod(path, 0o444); err != nil {
+	if err := j.fs.Chmod(path, 0o400); err != nil {
 		return fmt.Errorf("journal: seal segment %s: make read-only: %w", path, err)
 	}
 	return nil

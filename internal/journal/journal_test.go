@@ -212,9 +212,9 @@ func TestJournal_SealedSegmentsAreReadOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := os.FileMode(0o444)
+		want := os.FileMode(0o400)
 		if i == len(segs)-1 {
-			want = 0o644
+			want = 0o600
 		}
 		if fi.Mode().Perm() != want {
 			t.Errorf("%s has mode %v, want %v", filepath.Base(s), fi.Mode().Perm(), want)
@@ -225,7 +225,7 @@ func TestJournal_SealedSegmentsAreReadOnly(t *testing.T) {
 	j = mustOpen(t, journal.Options{Dir: dir, SegmentSize: tinySegment})
 	for _, s := range segs[:len(segs)-1] {
 		fi, _ := os.Stat(s)
-		if fi.Mode().Perm() != 0o444 {
+		if fi.Mode().Perm() != 0o400 {
 			t.Errorf("%s has mode %v after reopen", filepath.Base(s), fi.Mode().Perm())
 		}
 	}
@@ -551,7 +551,7 @@ func TestJournal_InterruptedRollIsCompletedOnOpen(t *testing.T) {
 	if len(r.Resealed) != 1 || r.Resealed[0] != prev || len(r.RemovedTemp) != 1 {
 		t.Fatalf("Recovered = %+v", r)
 	}
-	if fi, _ := os.Stat(prev); fi.Mode().Perm() != 0o444 {
+	if fi, _ := os.Stat(prev); fi.Mode().Perm() != 0o400 {
 		t.Fatalf("interrupted seal not completed: mode %v", fi.Mode().Perm())
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {

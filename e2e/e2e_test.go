@@ -1,0 +1,272 @@
+// Package e2e runs the onrecord binary as a user would: built once, started
+// with zero configuration, driven through its command line and HTTP.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "onrecord-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "onrecord")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/onrecord").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build onrecord: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the binary in dir with the given environment additions.
+func run(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), env...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, so.String(), se.String()}
+}
+
+// cleanEnv drops ONRECORD_* so the developer's environment cannot leak in.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ONRECORD_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
+	dir := t.TempDir()
+	pub, adm := freePort(t), freePort(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dir
+	// Only the ports change, so that the test does not collide with
+	// anything else on the machine; everything else is the embedded default.
+	cmd.Env = append(cleanEnv(), "ONRECORD_LISTEN="+pub, "ONRECORD_ADMIN_LISTEN="+adm)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logged.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "admin listener") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve did not start:\n%s", logged.String())
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("http://" + pub + "/log/checkpoint")
+	if code != 200 {
+		t.Fatalf("GET /log/checkpoint = %d %q", code, body)
+	}
+	vkey, err := os.ReadFile(filepath.Join(dir, "onrecord-data", "log", "verifier.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open([]byte(body), note.VerifierList(v)); err != nil {
+		t.Fatalf("checkpoint does not verify: %v\n%s", err, body)
+	}
+	for _, p := range []string{"/debug/pprof/", "/debug/vars", "/metrics", "/healthz"} {
+		if code, _ := get("http://" + pub + p); code != 404 {
+			t.Errorf("public listener serves %s: %d", p, code)
+		}
+	}
+	if code, _ := get("http://" + adm + "/healthz"); code != 200 {
+		t.Errorf("admin /healthz = %d", code)
+	}
+	// A second process on the same data directory is refused.
+	r := run(t, dir, nil, "import", "--format", "jsonl", "../nonexistent-is-not-reached.jsonl")
+	if r.code == 0 {
+		t.Errorf("import while serving succeeded")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exit: %v\n%s", err, logged.String())
+	}
+	out := logged.String()
+	abs, _ := filepath.EvalSymlinks(dir)
+	for _, want := range []string{"data directory " + filepath.Join(abs, "onrecord-data"), "WARNING: a new key-encryption key", "final checkpoint signed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve output lacks %q:\n%s", want, out)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "onrecord-data", "keys", "kek.age"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v %v", fi.Mode(), err)
+	}
+}
+
+func TestCLI_ImportVerifyCheckpointAndTamper(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := filepath.Abs("testdata/events.jsonl")
+	r := run(t, dir, nil, "import", "--format", "jsonl", src)
+	if r.code != 1 {
+		t.Fatalf("import of a file with bad lines exited %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "7 stored, 1 duplicates skipped, 1 conflicts stored and flagged, 7 invalid") {
+		t.Fatalf("import summary: %s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, `line 8: field "sent_at"`) {
+		t.Fatalf("import errors do not name line and field:\n%s", r.stderr)
+	}
+	// Importing again stores nothing new.
+	r = run(t, dir, nil, "import", "--format", "jsonl", src)
+	if !strings.Contains(r.stdout, "0 stored, 8 duplicates skipped") {
+		t.Fatalf("re-import: %s", r.stdout)
+	}
+
+	r = run(t, dir, nil, "verify", "--json")
+	if r.code != 0 {
+		t.Fatalf("verify exited %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	var rep struct {
+		OK          bool              `json:"ok"`
+		Records     int               `json:"records"`
+		ByChannel   map[string]int    `json:"by_channel"`
+		ByKind      map[string]int    `json:"by_kind"`
+		Checkpoints int               `json:"checkpoints"`
+		Disposed    int               `json:"disposed"`
+		Errors      []string          `json:"errors"`
+		Extra       map[string]string `json:"-"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, r.stdout)
+	}
+	if !rep.OK || rep.Records != 7 || rep.ByChannel["slack"] != 1 || rep.ByKind["message"] != 3 || rep.Checkpoints < 1 || rep.Errors == nil {
+		t.Fatalf("verify report: %+v", rep)
+	}
+	r = run(t, dir, nil, "verify")
+	if r.code != 0 || !strings.Contains(r.stdout, "OK: the archive verifies") {
+		t.Fatalf("verify: %d %s", r.code, r.stdout)
+	}
+
+	r = run(t, dir, nil, "checkpoint")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "onrecord.local/log\n7\n") {
+		t.Fatalf("checkpoint: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+
+	// Flip one byte inside the first record's frame.
+	seg := filepath.Join(dir, "onrecord-data", "journal", "00000000000000000000.seg")
+	f, err := os.OpenFile(seg, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	f.ReadAt(b, 200)
+	f.WriteAt([]byte{b[0] ^ 1}, 200)
+	f.Close()
+	r = run(t, dir, nil, "verify")
+	if r.code != 1 || !strings.Contains(r.stdout, "00000000000000000000.seg") {
+		t.Fatalf("verify of a tampered journal exited %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCLI_ConfigErrorsNameTheField(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.toml"), []byte("listen = \"nowhere\"\ncheckpoint_every = 0\n"), 0o600)
+	r := run(t, dir, nil, "verify", "--config", "bad.toml")
+	if r.code != 2 || !strings.Contains(r.stderr, "listen:") || !strings.Contains(r.stderr, "checkpoint_every:") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = run(t, dir, []string{"ONRECORD_DATA_DIR="}, "verify")
+	if r.code != 2 || !strings.Contains(r.stderr, "data_dir:") {
+		t.Fatalf("empty data dir: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = run(t, dir, nil, "frobnicate")
+	if r.code != 2 {
+		t.Fatalf("unknown command exit %d", r.code)
+	}
+}
+
+func TestCLI_HoldsBlockKeyDestruction(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := filepath.Abs("testdata/events.jsonl")
+	run(t, dir, nil, "import", "--format", "jsonl", src)
+	bucket := "default/" + time.Now().UTC().Format("2006-01-02")
+	r := run(t, dir, nil, "keys", "destroy", "--reason", "test", bucket)
+	if r.code == 0 || !strings.Contains(r.stderr, "retention period has not passed") {
+		t.Fatalf("destroy of a live bucket: %d %s", r.code, r.stderr)
+	}
+	r = run(t, dir, nil, "hold", "create", "--id", "FOIA-2026-001", "--reason", "request")
+	if r.code != 0 {
+		t.Fatalf("hold create: %d %s", r.code, r.stderr)
+	}
+	r = run(t, dir, nil, "hold", "list")
+	if !strings.Contains(r.stdout, "FOIA-2026-001") {
+		t.Fatalf("hold list: %s", r.stdout)
+	}
+	r = run(t, dir, nil, "keys", "list")
+	if !strings.Contains(r.stdout, bucket) || !strings.Contains(r.stdout, "held by FOIA-2026-001") {
+		t.Fatalf("keys list: %s", r.stdout)
+	}
+}
