@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -53,18 +54,26 @@ type Archive struct {
 
 	lock *os.File // the data directory's LOCK, held while open
 
+	feed chan feedBatch // committed batches on their way to the tree
+	fed  chan struct{}  // closed when the feeder has stopped
+
 	seen  sync.Map // dupKey → *pending: every (id, content) stored
 	first sync.Map // [32]byte idempotency hash → *pending of its first record
 
-	mu       sync.Mutex // guards buckets and disposed; serialises governance changes
-	buckets  map[string]*bucketStats
+	mu       sync.Mutex // guards disposed
+	buckets  sync.Map   // bucket name → *bucketStats
 	disposed map[string]bool
-	govMu    sync.Mutex
+	govMu    sync.Mutex // serialises hold changes and disposals
 }
 
+// bucketStats counts a bucket's event records without a lock: Append
+// updates it from every writer at once.
 type bucketStats struct {
-	records           uint64
-	firstSeq, lastSeq uint64
+	records, firstSeq, lastSeq atomic.Uint64
+}
+
+func (s *bucketStats) snapshot() (records, first, last uint64) {
+	return s.records.Load(), s.firstSeq.Load(), s.lastSeq.Load()
 }
 
 // pending is the duplicate-map entry of one (id, content): done is closed
@@ -86,7 +95,6 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		log:      opts.Logger,
 		policy:   retention.Policy{Classes: cfg.Retentions()},
 		holds:    retention.NewHolds(),
-		buckets:  map[string]*bucketStats{},
 		disposed: map[string]bool{},
 	}
 	if a.now == nil {
@@ -147,6 +155,8 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		return nil, fmt.Errorf("log signing key: %w", err)
 	}
 	interval, batchDelay, segSize := cfg.Durations()
+	a.feed, a.fed = make(chan feedBatch, 64), make(chan struct{})
+	go a.feeder()
 	if a.ledger, err = ledger.Open(ledger.Options{
 		Dir:                cfg.LedgerDir(),
 		Origin:             cfg.LogOrigin,
@@ -166,7 +176,7 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		OnCommit:      a.onCommit,
 		Logger:        a.log,
 	}); err != nil {
-		a.ledger.Close()
+		a.close()
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	if err := a.replay(); err != nil {
@@ -273,29 +283,96 @@ func (a *Archive) learn(seq uint64, env *record.Envelope) error {
 }
 
 func (a *Archive) count(bucket string, seq uint64) {
-	a.mu.Lock()
-	s := a.buckets[bucket]
-	if s == nil {
-		s = &bucketStats{firstSeq: seq}
-		a.buckets[bucket] = s
+	v, ok := a.buckets.Load(bucket)
+	if !ok {
+		fresh := &bucketStats{}
+		fresh.firstSeq.Store(seq)
+		fresh.lastSeq.Store(seq)
+		v, _ = a.buckets.LoadOrStore(bucket, fresh)
 	}
-	s.records++
-	s.lastSeq = seq
-	a.mu.Unlock()
+	s := v.(*bucketStats)
+	s.records.Add(1)
+	storeIf(&s.firstSeq, seq, func(cur uint64) bool { return seq < cur })
+	storeIf(&s.lastSeq, seq, func(cur uint64) bool { return seq > cur })
+}
+
+// storeIf sets v to x while better(current) holds.
+func storeIf(v *atomic.Uint64, x uint64, better func(uint64) bool) {
+	for {
+		cur := v.Load()
+		if !better(cur) || v.CompareAndSwap(cur, x) {
+			return
+		}
+	}
 }
 
 // onCommit runs on the journal's writer after each fsync, before the
-// waiters are released: the leaves join the tree in journal order.
+// waiters are released. It copies the batch and hands it to the feeder,
+// which hashes the leaves and adds them to the tree in journal order: the
+// hashing stays off the writer's path, so the next batch's write and
+// fdatasync overlap this one's hashing. A record is acknowledged once it
+// is durable; its leaf follows within moments, and every checkpoint is
+// signed over leaves of durable records only.
 func (a *Archive) onCommit(first uint64, records [][]byte) {
-	leaves := make([][32]byte, len(records))
-	for i, r := range records {
-		leaves[i] = record.LeafHash(r)
+	n := 0
+	for _, r := range records {
+		n += len(r)
 	}
-	if err := a.ledger.AppendLeaves(first, leaves); err != nil {
-		// Only a bug gets here (the journal hands out dense sequence
-		// numbers); the records are durable and the tree is rebuilt from
-		// them on the next start.
-		a.log.Error("log out of step with journal", "first", first, "err", err)
+	fb := feedBatch{first: first, buf: make([]byte, 0, n), ends: make([]int, len(records))}
+	for i, r := range records {
+		fb.buf = append(fb.buf, r...)
+		fb.ends[i] = len(fb.buf)
+	}
+	a.feed <- fb
+}
+
+// feedBatch is one committed batch on its way to the tree; a batch with
+// flushed set carries no records and is answered once everything before
+// it is in the tree.
+type feedBatch struct {
+	first   uint64
+	buf     []byte
+	ends    []int
+	flushed chan struct{}
+}
+
+func (a *Archive) feeder() {
+	defer close(a.fed)
+	var leaves [][32]byte
+	for fb := range a.feed {
+		if fb.flushed != nil {
+			close(fb.flushed)
+			continue
+		}
+		leaves = leaves[:0]
+		start := 0
+		for _, end := range fb.ends {
+			leaves = append(leaves, record.LeafHash(fb.buf[start:end]))
+			start = end
+		}
+		if err := a.ledger.AppendLeaves(fb.first, leaves); err != nil {
+			// Only a bug gets here (the journal hands out dense sequence
+			// numbers); the records are durable and the tree is rebuilt
+			// from them on the next start.
+			a.log.Error("log out of step with journal", "first", fb.first, "err", err)
+		}
+	}
+}
+
+// syncLedger waits until every record acknowledged before the call is a
+// leaf of the tree.
+func (a *Archive) syncLedger(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case a.feed <- feedBatch{flushed: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -547,7 +624,12 @@ func (a *Archive) Len() uint64 { return a.journal.Len() }
 func (a *Archive) Ledger() *ledger.Ledger { return a.ledger }
 
 // Checkpoint signs a checkpoint now if the log grew, and returns the latest.
-func (a *Archive) Checkpoint(ctx context.Context) ([]byte, error) { return a.ledger.Checkpoint(ctx) }
+func (a *Archive) Checkpoint(ctx context.Context) ([]byte, error) {
+	if err := a.syncLedger(ctx); err != nil {
+		return nil, err
+	}
+	return a.ledger.Checkpoint(ctx)
+}
 
 // Close stops appends, then signs a final checkpoint.
 func (a *Archive) Close() error { return a.close() }
@@ -556,6 +638,13 @@ func (a *Archive) close() error {
 	var errs []error
 	if a.journal != nil {
 		errs = append(errs, a.journal.Close())
+	}
+	if a.feed != nil {
+		// The writer has stopped: no more batches. Drain the feeder so
+		// the final checkpoint covers every record.
+		close(a.feed)
+		<-a.fed
+		a.feed = nil
 	}
 	if a.ledger != nil {
 		errs = append(errs, a.ledger.Close())

@@ -66,10 +66,15 @@ type BucketInfo struct {
 
 // Buckets lists the buckets that hold event records.
 func (a *Archive) Buckets() []BucketInfo {
+	var out []BucketInfo
+	a.buckets.Range(func(k, v any) bool {
+		n, first, last := v.(*bucketStats).snapshot()
+		out = append(out, BucketInfo{Bucket: k.(string), Records: n, FirstSeq: first, LastSeq: last})
+		return true
+	})
 	a.mu.Lock()
-	out := make([]BucketInfo, 0, len(a.buckets))
-	for name, s := range a.buckets {
-		out = append(out, BucketInfo{Bucket: name, Records: s.records, FirstSeq: s.firstSeq, LastSeq: s.lastSeq, Disposed: a.disposed[name]})
+	for i := range out {
+		out[i].Disposed = a.disposed[out[i].Bucket]
 	}
 	a.mu.Unlock()
 	for i := range out {
@@ -98,16 +103,16 @@ func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (reten
 	}
 	a.mu.Lock()
 	done := a.disposed[bucket]
-	var s bucketStats
-	if p := a.buckets[bucket]; p != nil {
-		s = *p
-	}
 	a.mu.Unlock()
+	var records, first, last uint64
+	if v, ok := a.buckets.Load(bucket); ok {
+		records, first, last = v.(*bucketStats).snapshot()
+	}
 	if done {
 		return retention.Disposal{}, onrecord.Errorf(onrecord.ECONFLICT, "bucket %s was already disposed of", bucket)
 	}
 	exp, _, _ := a.policy.ExpiresAt(bucket)
-	d := retention.Disposal{Bucket: bucket, Records: s.records, FirstSeq: s.firstSeq, LastSeq: s.lastSeq,
+	d := retention.Disposal{Bucket: bucket, Records: records, FirstSeq: first, LastSeq: last,
 		ExpiredAt: exp, Reason: reason, By: by, At: now}
 	pub, err := retention.MarshalDisposal(d)
 	if err != nil {

@@ -90,3 +90,16 @@ func FuzzParseBucket(f *testing.F) {
 		}
 	})
 }
+
+func TestBucketName_MatchesTimeFormat(t *testing.T) {
+	for _, ts := range []time.Time{
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 23, 23, 59, 59, 0, time.FixedZone("EST", -5*3600)),
+		time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC),
+		time.Date(1677, 9, 22, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := BucketName("c", ts), "c/"+ts.UTC().Format("2006-01-02"); got != want {
+			t.Errorf("BucketName(%v) = %s, want %s", ts, got, want)
+		}
+	}
+}
