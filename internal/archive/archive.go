@@ -142,17 +142,14 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		return nil, fmt.Errorf("dedup key: %w", err)
 	}
 	signer, err := loadOrCreateWrapped(filepath.Join(keysDir, "log-signer"), kek, func() ([]byte, error) {
-		skey, vkey, err := ledger.NewSignerKey(cfg.LogOrigin)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeFileAtomic(filepath.Join(cfg.LedgerDir(), VerifierKeyFile), []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, err
-		}
-		return []byte(skey), nil
+		skey, _, err := ledger.NewSignerKey(cfg.LogOrigin)
+		return []byte(skey), err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log signing key: %w", err)
+	}
+	if err := publishVerifierKey(cfg.LedgerDir(), string(signer)); err != nil {
+		return nil, err
 	}
 	interval, batchDelay, segSize := cfg.Durations()
 	a.feed, a.fed = make(chan feedBatch, 64), make(chan struct{})

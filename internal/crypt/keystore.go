@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/kms"
 )
 
@@ -252,11 +253,11 @@ func (k *keystore) create(bucket string) (key []byte, destroyed bool, err error)
 		return nil, false, fmt.Errorf("bucket %s: wrap new key: %w", bucket, err)
 	}
 	data := encodeKeyFile(keyFile{bucket: bucket, kek: k.id, created: time.Now(), wrapped: wrapped})
-	if err := mkdirDurable(classDir); err != nil {
+	if err := durable.MkdirAll(classDir); err != nil {
 		clear(key)
 		return nil, false, fmt.Errorf("bucket %s: %w", bucket, err)
 	}
-	won, err := createFileDurable(keyPath, data)
+	won, err := durable.CreateFile(keyPath, data)
 	if err != nil {
 		clear(key)
 		return nil, false, fmt.Errorf("bucket %s: store new key: %w", bucket, err)
@@ -273,17 +274,17 @@ func (k *keystore) create(bucket string) (key []byte, destroyed bool, err error)
 // either untouched or destroyed, never re-keyable.
 func (k *keystore) destroy(bucket string) error {
 	classDir, keyPath, tombPath := k.paths(bucket)
-	if err := mkdirDurable(classDir); err != nil {
+	if err := durable.MkdirAll(classDir); err != nil {
 		return fmt.Errorf("destroy bucket %s: %w", bucket, err)
 	}
 	tomb := fmt.Appendf(nil, "%s\nbucket: %s\ndestroyed: %s\n", tombstoneHead, bucket, time.Now().UTC().Format(time.RFC3339))
-	if _, err := createFileDurable(tombPath, tomb); err != nil {
+	if _, err := durable.CreateFile(tombPath, tomb); err != nil {
 		return fmt.Errorf("destroy bucket %s: write tombstone: %w", bucket, err)
 	}
 	if err := os.Remove(keyPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("destroy bucket %s: remove key file: %w", bucket, err)
 	}
-	if err := syncDir(classDir); err != nil {
+	if err := durable.SyncDir(classDir); err != nil {
 		return fmt.Errorf("destroy bucket %s: %w", bucket, err)
 	}
 	return nil
@@ -366,7 +367,7 @@ func (k *keystore) scan(repair bool) ([]string, error) {
 			live = append(live, bucket)
 		}
 		if changed {
-			if err := syncDir(classDir); err != nil {
+			if err := durable.SyncDir(classDir); err != nil {
 				return nil, fmt.Errorf("keystore %s: %w", k.dir, err)
 			}
 		}

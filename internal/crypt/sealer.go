@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/kms"
 	"github.com/onrecord/onrecord/record"
 )
@@ -69,7 +70,7 @@ func New(dir string, kek kms.Wrapper) (*Sealer, error) {
 	if err := checkKEKID(id); err != nil {
 		return nil, fmt.Errorf("open keystore %s: %w", dir, err)
 	}
-	if err := mkdirDurable(dir); err != nil {
+	if err := durable.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("open keystore: %w", err)
 	}
 	s := &Sealer{store: keystore{dir: dir, kek: kek, id: id}}

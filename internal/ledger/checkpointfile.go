@@ -10,6 +10,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+
+	"github.com/onrecord/onrecord/internal/durable"
 )
 
 // CheckpointsFile is the name of the append-only checkpoint history in the
@@ -225,7 +227,7 @@ func openCheckpointFile(dir string, fn func(StoredCheckpoint) error, onTorn func
 	}
 	if created {
 		// Make the new directory entry durable before anything relies on it.
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -284,14 +286,3 @@ func (cf *checkpointFile) close() error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s for sync: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}

@@ -29,6 +29,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/armor"
 
+	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/kms"
 )
 
@@ -240,10 +241,10 @@ func createKeyFile(path, passphrase string, o options) (*KEK, bool, error) {
 		content = out.Bytes()
 	}
 
-	if err := mkdirDurable(filepath.Dir(path)); err != nil {
+	if err := durable.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, false, err
 	}
-	won, err := createFileDurable(path, content)
+	won, err := durable.CreateFile(path, content)
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,4 +1,9 @@
-package crypt
+// Package durable creates files and directories so that they survive a
+// crash: data fsynced before it is linked into place, and the parent
+// directory fsynced after every entry added to it (a new name is not
+// durable until its directory is; etcd#6368). Keys and other secrets are
+// created with it, never overwritten.
+package durable
 
 import (
 	"errors"
@@ -8,10 +13,10 @@ import (
 	"path/filepath"
 )
 
-// syncDir fsyncs a directory so that entries created, linked, renamed or
+// SyncDir fsyncs a directory so that entries created, linked, renamed or
 // removed in it survive a crash (a rename is not durable until its parent
 // directory is synced; etcd#6368).
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
@@ -23,9 +28,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// mkdirDurable creates dir and any missing parents with mode 0700, fsyncing
+// MkdirAll creates dir and any missing parents with mode 0700, fsyncing
 // each parent after the entry is added to it.
-func mkdirDurable(dir string) error {
+func MkdirAll(dir string) error {
 	fi, err := os.Stat(dir)
 	if err == nil {
 		if !fi.IsDir() {
@@ -38,22 +43,22 @@ func mkdirDurable(dir string) error {
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
-		if err := mkdirDurable(parent); err != nil {
+		if err := MkdirAll(parent); err != nil {
 			return err
 		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	return syncDir(parent)
+	return SyncDir(parent)
 }
 
-// createFileDurable writes data to path only if path does not exist yet:
+// CreateFile writes data to path only if path does not exist yet:
 // temp file in the same directory (mode 0600), fsync, hard link to path
 // (which fails if path exists, unlike rename), remove the temp name, fsync
 // the directory. It reports whether this call created path; false means
 // another writer got there first and its file was left untouched.
-func createFileDurable(path string, data []byte) (created bool, err error) {
+func CreateFile(path string, data []byte) (created bool, err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -89,7 +94,7 @@ func createFileDurable(path string, data []byte) (created bool, err error) {
 	}
 	// Sync even when we lost the race: the winner may not have synced yet,
 	// and we are about to rely on its file.
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return false, err
 	}
 	return created, nil
