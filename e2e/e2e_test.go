@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +22,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-var bin string
+var (
+	bin       string
+	buildOnce sync.Once
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "onrecord-e2e-")
@@ -29,15 +34,25 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "onrecord")
-	touchSources()
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/onrecord").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build onrecord: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// build builds the binary once per run. It runs inside a test, where the
+// files it stats are recorded for go test's result cache.
+func build(t *testing.T) {
+	t.Helper()
+	buildOnce.Do(func() {
+		touchSources()
+		out, err := exec.Command("go", "build", "-o", bin, "../cmd/onrecord").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build onrecord: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
 }
 
 // touchSources stats every source file of the module. The binary is built
@@ -60,6 +75,7 @@ type result struct {
 // run runs the binary in dir with the given environment additions.
 func run(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	build(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(), env...)
@@ -97,6 +113,7 @@ func freePort(t *testing.T) string {
 }
 
 func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
+	build(t)
 	dir := t.TempDir()
 	pub, adm := freePort(t), freePort(t)
 	cmd := exec.Command(bin, "serve")
