@@ -285,4 +285,3 @@ func (cf *checkpointFile) close() error {
 	}
 	return nil
 }
-
