@@ -580,22 +580,46 @@ func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, error) {
 	return a.keyedHash("content", b), nil
 }
 
-// Get returns the decrypted event at seq, for the reader and tests.
-func (a *Archive) Get(seq uint64) (*onrecord.Event, error) {
-	var env *record.Envelope
+// Envelope returns the encoded envelope of record seq exactly as the
+// journal holds it (what the Merkle leaf commits to).
+func (a *Archive) Envelope(seq uint64) ([]byte, error) {
+	var out []byte
 	err := a.journal.Scan(seq, func(s uint64, data []byte) error {
-		var err error
-		env, err = record.Unmarshal(data)
-		if err != nil {
-			return err
-		}
+		out = append([]byte(nil), data...)
 		return errStop
 	})
 	if err != nil && !errors.Is(err, errStop) {
+		return nil, fmt.Errorf("read record %d: %w", seq, err)
+	}
+	if out == nil {
+		return nil, onrecord.Errorf(onrecord.ENOTFOUND, "no record %d", seq)
+	}
+	return out, nil
+}
+
+// RecordKey returns the per-record key of record seq, which discloses that
+// record and no other (for export bundles).
+func (a *Archive) RecordKey(seq uint64) ([]byte, error) {
+	b, err := a.Envelope(seq)
+	if err != nil {
 		return nil, err
 	}
-	if env == nil {
-		return nil, onrecord.Errorf(onrecord.ENOTFOUND, "no record %d", seq)
+	env, err := record.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("record %d: %w", seq, err)
+	}
+	return a.sealer.RecordKey(env)
+}
+
+// Get returns the decrypted event at seq.
+func (a *Archive) Get(seq uint64) (*onrecord.Event, error) {
+	b, err := a.Envelope(seq)
+	if err != nil {
+		return nil, err
+	}
+	env, err := record.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("record %d: %w", seq, err)
 	}
 	if env.Kind != record.KindEvent {
 		return nil, onrecord.Errorf(onrecord.EINVALID, "record %d is a %s record", seq, env.Kind)
