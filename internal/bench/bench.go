@@ -108,8 +108,22 @@ func Journal(ctx context.Context, opts Options) (*Report, error) {
 				Metric{"journal_ack_p99_ms_" + sfx, percentile(lat, 0.99), "ms"})
 		}
 	}
+	// The figure the target is set on: the whole write path against the
+	// bare loop measured minutes before on the same disk.
+	if bare, full := find(rep.Limits, "bare_group_commit_per_s_256w_1536B"), find(rep.Results, "journal_appends_per_s_256w_1536B"); bare > 0 && full > 0 {
+		rep.Results = append(rep.Results, Metric{"journal_vs_bare_ratio_256w_1536B", full / bare, "ratio"})
+	}
 	rep.LoadAverage = loadAverage()
 	return rep, nil
+}
+
+func find(ms []Metric, name string) float64 {
+	for _, m := range ms {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	return 0
 }
 
 func percentile(ms []float64, p float64) float64 {
