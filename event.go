@@ -20,12 +20,18 @@ const (
 	KindDelete   EventKind = "delete"
 	KindReaction EventKind = "reaction"
 	KindStatus   EventKind = "status"
+	// KindSystem is a channel or account event with no message content of
+	// its own: a number change, a business connection, a member joining.
+	KindSystem EventKind = "system"
+	// KindUnparsed is a correctly signed delivery the connector could not
+	// read; Raw holds it byte for byte so it can be re-parsed later.
+	KindUnparsed EventKind = "unparsed"
 )
 
 // Valid reports whether k is one of the kinds the archive knows.
 func (k EventKind) Valid() bool {
 	switch k {
-	case KindMessage, KindEdit, KindDelete, KindReaction, KindStatus:
+	case KindMessage, KindEdit, KindDelete, KindReaction, KindStatus, KindSystem, KindUnparsed:
 		return true
 	}
 	return false
@@ -52,6 +58,11 @@ type Attachment struct {
 	Name        string `json:"name"`
 	ContentType string `json:"content_type"`
 	Data        []byte `json:"data_base64"`
+	// Ref is the provider's reference the file was fetched from (media id,
+	// file id, URL), kept so a failed fetch can be retried and audited.
+	Ref string `json:"ref,omitempty"`
+	// Error records why the file could not be fetched; Data is then empty.
+	Error string `json:"error,omitempty"`
 }
 
 // Event is the canonical event: one thing that happened on one channel,
@@ -74,6 +85,25 @@ type Event struct {
 	Emoji        string       `json:"emoji,omitempty"`
 	Status       string       `json:"status,omitempty"`
 	Attachments  []Attachment `json:"attachments,omitempty"`
+	// Subtype says what kind of content a message carries as the provider
+	// names it ("text", "image", "location", "sticker", "customer_changed_number"...).
+	Subtype string `json:"subtype,omitempty"`
+	// ReplyTo is the provider_id of the message this one quotes or answers.
+	ReplyTo string `json:"reply_to,omitempty"`
+	// Thread is the provider's thread id when the channel has threads.
+	Thread    string `json:"thread,omitempty"`
+	Forwarded bool   `json:"forwarded,omitempty"`
+	// Group is set for group and channel conversations.
+	Group     bool   `json:"group,omitempty"`
+	GroupName string `json:"group_name,omitempty"`
+	// ExpiresInSeconds is the sender's disappearing-message timer; the
+	// archive keeps the record regardless.
+	ExpiresInSeconds int `json:"expires_in_seconds,omitempty"`
+	// StatusError carries a failed status's error details.
+	StatusError string `json:"status_error,omitempty"`
+	// Meta holds structured content that has no field of its own
+	// (coordinates, shared contacts, button payloads), as the provider gave it.
+	Meta map[string]string `json:"meta,omitempty"`
 	// RetentionClass names the retention class the record is kept under.
 	RetentionClass string `json:"retention_class,omitempty"`
 	// Raw is the provider's payload exactly as received, when there was one.
@@ -100,6 +130,16 @@ func (e *Event) Validate() error {
 		}
 		return nil
 	}
+	if e.Kind == KindUnparsed {
+		// All an unreadable delivery has is where it came from and its bytes.
+		if err := req("channel", e.Channel); err != nil {
+			return err
+		}
+		if len(e.Raw) == 0 {
+			return &FieldError{"raw", "is required for an unparsed record"}
+		}
+		return req("provider_id", e.ProviderID)
+	}
 	for _, f := range []struct{ name, v string }{
 		{"channel", e.Channel}, {"provider_id", e.ProviderID}, {"conversation", e.Conversation}, {"sender.id", e.Sender.ID},
 	} {
@@ -108,7 +148,7 @@ func (e *Event) Validate() error {
 		}
 	}
 	if !e.Kind.Valid() {
-		return &FieldError{"kind", fmt.Sprintf("%q is not one of message, edit, delete, reaction, status", e.Kind)}
+		return &FieldError{"kind", fmt.Sprintf("%q is not one of message, edit, delete, reaction, status, system, unparsed", e.Kind)}
 	}
 	if e.Direction != Inbound && e.Direction != Outbound {
 		return &FieldError{"direction", fmt.Sprintf("%q is not inbound or outbound", e.Direction)}
