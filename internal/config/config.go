@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,13 +51,66 @@ type Config struct {
 
 	DefaultRetentionClass string           `toml:"default_retention_class"`
 	RetentionClasses      []RetentionClass `toml:"retention_class"`
+
+	// PublicURL is the URL providers call, used to rebuild signed URLs
+	// (Twilio); empty means the request's own scheme and host.
+	PublicURL string `toml:"public_url"`
+	// MaxBodyBytes caps a webhook body; MaxMediaBytes one fetched file.
+	MaxBodyBytes  string `toml:"max_body_bytes"`
+	MaxMediaBytes string `toml:"max_media_bytes"`
+	MediaTimeout  string `toml:"media_timeout"`
+	// MediaAllowHosts are extra host names (or host:port) media may be
+	// fetched from, beyond each provider's own hosts and api_base_url.
+	MediaAllowHosts []string `toml:"media_allow_hosts"`
+	// APITokens are bearer tokens accepted by /api/v1 (env:NAME, file:PATH
+	// or a value); none configured means the API refuses every call.
+	APITokens []string `toml:"api_tokens"`
+
+	Channels []Channel `toml:"channel"`
+}
+
+// Channel is one [[channel]] block. Secret fields take a value, env:NAME or
+// file:PATH.
+type Channel struct {
+	Name          string `toml:"name"`
+	Type          string `toml:"type"`
+	APIBaseURL    string `toml:"api_base_url"`
+	AppSecret     string `toml:"app_secret"`
+	VerifyToken   string `toml:"verify_token"`
+	AccessToken   string `toml:"access_token"`
+	PhoneNumberID string `toml:"phone_number_id"`
+	AuthToken     string `toml:"auth_token"`
+	AccountSID    string `toml:"account_sid"`
+	From          string `toml:"from"`
+	BotToken      string `toml:"bot_token"`
+	SecretToken   string `toml:"secret_token"`
+	SigningSecret string `toml:"signing_secret"`
+	RPCURL        string `toml:"rpc_url"`
+	Account       string `toml:"account"`
+	PushToken     string `toml:"push_token"`
+	KeepTyping    bool   `toml:"keep_typing"`
+	// RetentionClass is the class this channel's records are kept under
+	// (default: default_retention_class).
+	RetentionClass string `toml:"retention_class"`
+}
+
+// ChannelTypes are the connector types onrecord has.
+var ChannelTypes = []string{"whatsapp", "twilio", "telegram", "slack", "signal"}
+
+// Secrets returns the channel's secret-bearing fields by TOML key.
+func (ch *Channel) Secrets() map[string]*string {
+	return map[string]*string{
+		"app_secret": &ch.AppSecret, "verify_token": &ch.VerifyToken, "access_token": &ch.AccessToken,
+		"auth_token": &ch.AuthToken, "bot_token": &ch.BotToken, "secret_token": &ch.SecretToken,
+		"signing_secret": &ch.SigningSecret, "push_token": &ch.PushToken,
+	}
 }
 
 // scalar keys that environment variables and flags may set.
 var scalarKeys = []string{
 	"data_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
-	"log_level", "default_retention_class",
+	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout",
 }
 
 // Default returns the embedded defaults.
@@ -169,6 +223,14 @@ func (c *Config) set(key, v, source string) error {
 		c.LogLevel = v
 	case "default_retention_class":
 		c.DefaultRetentionClass = v
+	case "public_url":
+		c.PublicURL = v
+	case "max_body_bytes":
+		c.MaxBodyBytes = v
+	case "max_media_bytes":
+		c.MaxMediaBytes = v
+	case "media_timeout":
+		c.MediaTimeout = v
 	default:
 		return fmt.Errorf("%s: unknown key %q", source, key)
 	}
@@ -247,7 +309,73 @@ func (c *Config) Validate() error {
 	if !seen[c.DefaultRetentionClass] {
 		bad("default_retention_class", "%q is not a defined retention_class", c.DefaultRetentionClass)
 	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("public_url", "%q must be an absolute http(s) URL such as https://records.example.gov", c.PublicURL)
+		}
+	}
+	if n, err := ParseSize(c.MaxBodyBytes); err != nil || n < 1<<10 || n > 64<<20 {
+		bad("max_body_bytes", "%q must be a size from 1KiB to 64MiB", c.MaxBodyBytes)
+	}
+	if n, err := ParseSize(c.MaxMediaBytes); err != nil || n < 1<<10 || n > 40<<20 {
+		bad("max_media_bytes", "%q must be a size from 1KiB to 40MiB", c.MaxMediaBytes)
+	}
+	if d, err := time.ParseDuration(c.MediaTimeout); err != nil || d <= 0 || d > 5*time.Minute {
+		bad("media_timeout", "%q must be a duration up to 5m", c.MediaTimeout)
+	}
+	for i, t := range c.APITokens {
+		v, err := ResolveSecret(t)
+		if err != nil {
+			bad(fmt.Sprintf("api_tokens[%d]", i), "%v", err)
+		} else if len(v) < 24 {
+			bad(fmt.Sprintf("api_tokens[%d]", i), "is %d characters; use at least 24 random characters (openssl rand -hex 24)", len(v))
+		}
+	}
+	names := map[string]bool{}
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		field := fmt.Sprintf("channel[%d]", i)
+		if ch.Name != "" {
+			field = fmt.Sprintf("channel %q", ch.Name)
+		}
+		if !classNameRE.MatchString(ch.Name) {
+			bad(field+".name", "%q must match [a-z0-9_-]{1,64}: it is the webhook path /hooks/NAME", ch.Name)
+		}
+		if names[ch.Name] {
+			bad(field+".name", "is used by two channels")
+		}
+		names[ch.Name] = true
+		if !slices.Contains(ChannelTypes, ch.Type) {
+			bad(field+".type", "%q must be one of %s", ch.Type, strings.Join(ChannelTypes, ", "))
+		}
+		if ch.APIBaseURL != "" {
+			if u, err := url.Parse(ch.APIBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad(field+".api_base_url", "%q must be an absolute http(s) URL", ch.APIBaseURL)
+			}
+		}
+		for key, p := range ch.Secrets() {
+			if _, err := ResolveSecret(*p); err != nil {
+				bad(field+"."+key, "%v", err)
+			}
+		}
+		if ch.RetentionClass != "" && !seen[ch.RetentionClass] {
+			bad(field+".retention_class", "%q is not a defined retention_class", ch.RetentionClass)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Resolved returns a copy of the channel with its secrets read. Call after
+// Validate.
+func (ch Channel) Resolved() (Channel, error) {
+	for key, p := range ch.Secrets() {
+		v, err := ResolveSecret(*p)
+		if err != nil {
+			return ch, fmt.Errorf("channel %q: %s: %w", ch.Name, key, err)
+		}
+		*p = v
+	}
+	return ch, nil
 }
 
 // Retention is a parsed retention period.

@@ -110,3 +110,37 @@ func TestResolveSecret(t *testing.T) {
 		t.Fatal(v)
 	}
 }
+
+func TestLoad_Channels(t *testing.T) {
+	t.Setenv("ONRECORD_TEST_WA_SECRET", "wa-secret")
+	l := &Loader{File: "testdata/channels.toml", Env: func(string) (string, bool) { return "", false }}
+	c, err := l.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Channels) != 2 || c.Channels[0].Name != "wa" || c.PublicURL != "https://records.example.gov" {
+		t.Fatalf("channels = %+v", c.Channels)
+	}
+	wa, err := c.Channels[0].Resolved()
+	if err != nil || wa.AppSecret != "wa-secret" || c.Channels[0].AppSecret != "env:ONRECORD_TEST_WA_SECRET" {
+		t.Fatalf("resolved = %+v, %v", wa, err)
+	}
+	sms, err := c.Channels[1].Resolved()
+	if err != nil || sms.AuthToken != "twilio-secret" {
+		t.Fatalf("file secret = %q, %v", sms.AuthToken, err)
+	}
+
+	l = &Loader{File: "testdata/channels_bad.toml", Env: func(string) (string, bool) { return "", false }}
+	_, err = l.Load(nil)
+	for _, want := range []string{
+		`public_url: "records.example.gov" must be an absolute`,
+		`channel "Bad Name".name`,
+		`channel "Bad Name".type: "pager" must be one of`,
+		`channel "wa".app_secret: environment variable ONRECORD_TEST_UNSET_SECRET is not set`,
+		`channel "wa".api_base_url`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

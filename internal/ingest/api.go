@@ -1,0 +1,144 @@
+package ingest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/connector"
+)
+
+// Tokens checks API bearer tokens. It keeps only their SHA-256, and compares
+// in constant time.
+type Tokens struct{ hashes [][32]byte }
+
+// NewTokens returns a checker for the given tokens.
+func NewTokens(tokens []string) *Tokens {
+	t := &Tokens{}
+	for _, s := range tokens {
+		t.hashes = append(t.hashes, sha256.Sum256([]byte(s)))
+	}
+	return t
+}
+
+// Valid reports whether the request carries one of the tokens.
+func (t *Tokens) Valid(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" || t == nil {
+		return false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	found := 0
+	for _, x := range t.hashes {
+		found |= subtle.ConstantTimeCompare(sum[:], x[:])
+	}
+	return found == 1
+}
+
+// RegisterAPI adds the gateway's API routes to mux, behind the tokens.
+func (g *Gateway) RegisterAPI(mux *http.ServeMux, tokens *Tokens) {
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !tokens.Valid(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required (api_tokens)"})
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("GET /api/v1/channels", auth(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"channels": g.Channels()})
+	}))
+	mux.HandleFunc("POST /api/v1/messages", auth(g.sendMessage))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// OutboundRequest is the body of POST /api/v1/messages.
+type OutboundRequest struct {
+	Channel     string                `json:"channel"`
+	To          string                `json:"to"`
+	Body        string                `json:"body"`
+	Attachments []onrecord.Attachment `json:"attachments,omitempty"`
+}
+
+// sendMessage commits the outbound message first, then sends it through
+// the provider, then records the provider's id (or the failure) as a status
+// linked to it: what the organisation said is on the record even if the
+// provider never receives it.
+func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
+	var in OutboundRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {channel, to, body, attachments}: " + err.Error()})
+		return
+	}
+	ch := g.channels[in.Channel]
+	if ch == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no channel named " + in.Channel})
+		return
+	}
+	if strings.TrimSpace(in.To) == "" || (in.Body == "" && len(in.Attachments) == 0) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "to and body (or attachments) are required"})
+		return
+	}
+	var idb [12]byte
+	rand.Read(idb[:])
+	localID := "onrecord:" + hex.EncodeToString(idb[:])
+	now := g.opts.Now().UTC()
+	account := ch.Config.Account
+	if account == "" {
+		account = ch.Config.Name
+	}
+	msg := onrecord.Event{
+		Channel: ch.Config.Name, Kind: onrecord.KindMessage, ProviderID: localID, Conversation: in.To,
+		Direction: onrecord.Outbound, Sender: onrecord.Party{ID: account}, Recipients: []onrecord.Party{{ID: in.To}},
+		SentAt: now, Body: in.Body, Attachments: in.Attachments, Subtype: "api", RetentionClass: ch.Retention,
+	}
+	res, err := g.opts.Archive.Append(r.Context(), &msg)
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		if onrecord.ErrorCode(err) == onrecord.EINVALID {
+			status = http.StatusBadRequest
+		}
+		writeJSON(w, status, map[string]string{"error": "not sent: the message could not be recorded: " + err.Error()})
+		return
+	}
+	pid, sendErr := ch.Connector.Send(r.Context(), ch.Client, connector.Outbound{To: in.To, Body: in.Body, Attachments: in.Attachments})
+	st := onrecord.Event{
+		Channel: ch.Config.Name, Kind: onrecord.KindStatus, ProviderID: localID + ":sent", Conversation: in.To,
+		Direction: onrecord.Outbound, Sender: onrecord.Party{ID: account}, SentAt: g.opts.Now().UTC(),
+		Target: localID, Status: "sent", RetentionClass: ch.Retention, Meta: map[string]string{"provider_message_id": pid},
+	}
+	if sendErr != nil {
+		st.ProviderID, st.Status, st.StatusError = localID+":failed", "failed", truncate(sendErr.Error(), 300)
+		st.Meta = nil
+	}
+	_, stErr := g.opts.Archive.Append(r.Context(), &st)
+	out := map[string]any{"id": localID, "seq": res.Seq, "sent_at": now.Format(time.RFC3339Nano)}
+	switch {
+	case sendErr != nil:
+		out["error"] = "recorded but the provider refused it: " + sendErr.Error()
+		writeJSON(w, http.StatusBadGateway, out)
+	case stErr != nil:
+		out["provider_message_id"] = pid
+		out["error"] = "sent, but its provider id could not be recorded: " + stErr.Error()
+		writeJSON(w, http.StatusAccepted, out)
+	default:
+		out["provider_message_id"] = pid
+		writeJSON(w, http.StatusCreated, out)
+	}
+}

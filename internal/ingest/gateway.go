@@ -1,0 +1,343 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/connector"
+	"github.com/onrecord/onrecord/internal/fetch"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Appender is where the gateway makes events durable.
+type Appender interface {
+	Append(ctx context.Context, ev *onrecord.Event) (archive.Result, error)
+}
+
+// Channel is one configured channel as the gateway sees it.
+type Channel struct {
+	Config    connector.Config
+	Connector connector.Connector
+	// Retention is the class its records are kept under ("" = default).
+	Retention string
+	// Client fetches its media (SSRF-safe, see package fetch).
+	Client *http.Client
+}
+
+// Options configure a Gateway.
+type Options struct {
+	Archive   Appender
+	Channels  []Channel
+	PublicURL string
+	// MaxBodyBytes caps a delivery; MaxMediaBytes a fetched file.
+	MaxBodyBytes, MaxMediaBytes int64
+	Registerer                  prometheus.Registerer
+	Logger                      *slog.Logger
+	Now                         func() time.Time
+}
+
+// Gateway receives deliveries and makes them durable before acknowledging.
+type Gateway struct {
+	opts     Options
+	channels map[string]*channel
+	order    []string
+	m        *metrics
+	log      *slog.Logger
+}
+
+type channel struct {
+	Channel
+	health *health
+}
+
+// New builds a gateway.
+func New(opts Options) (*Gateway, error) {
+	if opts.Archive == nil {
+		return nil, errors.New("ingest: no archive")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 10 << 20
+	}
+	if opts.MaxMediaBytes <= 0 {
+		opts.MaxMediaBytes = 20 << 20
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gateway{opts: opts, channels: map[string]*channel{}, m: newMetrics(opts.Registerer), log: opts.Logger}
+	for _, c := range opts.Channels {
+		if _, dup := g.channels[c.Config.Name]; dup {
+			return nil, fmt.Errorf("ingest: channel %q configured twice", c.Config.Name)
+		}
+		if c.Client == nil {
+			c.Client = fetch.NewClient(fetch.Options{Timeout: 30 * time.Second})
+		}
+		g.channels[c.Config.Name] = &channel{Channel: c, health: newHealth()}
+		g.order = append(g.order, c.Config.Name)
+	}
+	return g, nil
+}
+
+// Register adds the webhook routes to mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /hooks/{channel}", g.serveHook)
+	mux.HandleFunc("POST /hooks/{channel}", g.serveHook)
+}
+
+func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
+	start := g.opts.Now()
+	ch := g.channels[r.PathValue("channel")]
+	if ch == nil {
+		http.NotFound(w, r)
+		return
+	}
+	name := ch.Config.Name
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			g.m.webhooks.WithLabelValues(name, "too_large").Inc()
+			g.log.Warn("delivery too large", "channel", name, "limit", g.opts.MaxBodyBytes)
+			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		g.m.webhooks.WithLabelValues(name, "bad_request").Inc()
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	req := &connector.Request{
+		Method: r.Method, URL: r.URL, PublicURL: g.publicURL(r), Header: r.Header.Clone(),
+		Body: body, ReceivedAt: start.UTC(), RemoteAddr: r.RemoteAddr,
+	}
+	if resp, ok, err := handshake(ch.Connector, req); err != nil {
+		g.m.webhooks.WithLabelValues(name, "handshake_refused").Inc()
+		g.log.Warn("handshake refused", "channel", name, "err", err)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	} else if ok {
+		g.m.webhooks.WithLabelValues(name, "handshake").Inc()
+		if resp.ContentType != "" {
+			w.Header().Set("Content-Type", resp.ContentType)
+		}
+		w.WriteHeader(resp.Status)
+		w.Write(resp.Body)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	status, msg := g.Deliver(r.Context(), ch.Config.Name, req)
+	g.m.ackLatency.WithLabelValues(name).Observe(g.opts.Now().Sub(start).Seconds())
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}
+
+// publicURL rebuilds the URL the provider called, from public_url when
+// configured (behind a proxy the request's own host is not what was
+// signed), else from the request.
+func (g *Gateway) publicURL(r *http.Request) string {
+	if g.opts.PublicURL != "" {
+		return strings.TrimRight(g.opts.PublicURL, "/") + r.URL.RequestURI()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return (&url.URL{Scheme: scheme, Host: r.Host}).String() + r.URL.RequestURI()
+}
+
+// handshake calls the connector's Handshake without letting a panic out.
+func handshake(c connector.Connector, req *connector.Request) (resp *connector.Response, ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, ok, err = nil, false, fmt.Errorf("handshake panicked: %v", p)
+		}
+	}()
+	return c.Handshake(req)
+}
+
+// parse calls the connector's Parse; a panic becomes an error, so the
+// delivery is archived raw rather than lost.
+func parse(c connector.Connector, req *connector.Request) (evs []connector.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			evs, err = nil, fmt.Errorf("parser panicked: %v", p)
+		}
+	}()
+	return c.Parse(req)
+}
+
+// Deliver runs one authenticated-or-not delivery through the pipeline and
+// returns the HTTP status to answer with. 200 means every record of the
+// delivery is durable.
+func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Request) (int, string) {
+	ch := g.channels[name]
+	if ch == nil {
+		return http.StatusNotFound, "no such channel"
+	}
+	if err := ch.Connector.Authenticate(req); err != nil {
+		g.m.sigFailures.WithLabelValues(name).Inc()
+		g.m.webhooks.WithLabelValues(name, "unauthorized").Inc()
+		ch.health.signatureFailures.Add(1)
+		// The reason names the check that failed, never the content.
+		g.log.Warn("delivery refused: signature", "channel", name, "remote", req.RemoteAddr, "reason", err)
+		return http.StatusUnauthorized, "signature does not verify"
+	}
+	events, perr := parse(ch.Connector, req)
+	if perr == nil {
+		for i := range events {
+			ev := &events[i]
+			g.complete(ch, ev, req)
+			if err := ev.Validate(); err != nil {
+				perr = fmt.Errorf("event %d: %w", i, err)
+				break
+			}
+		}
+	}
+	if perr != nil {
+		events = []connector.Event{g.unparsed(ch, req, perr)}
+	}
+	for i := range events {
+		if len(events[i].Media) > 0 {
+			g.fetchMedia(ctx, ch, &events[i])
+		}
+	}
+	for i := range events {
+		ev := &events[i].Event
+		res, err := g.opts.Archive.Append(ctx, ev)
+		if err != nil {
+			ch.health.failed(string(ev.Kind))
+			g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
+			g.log.Error("delivery not stored; the provider will retry", "channel", name, "kind", ev.Kind, "err", err)
+			if onrecord.ErrorCode(err) == onrecord.EINVALID {
+				return http.StatusBadRequest, "invalid event"
+			}
+			return http.StatusServiceUnavailable, "not stored; retry later"
+		}
+		now := g.opts.Now()
+		switch {
+		case res.Duplicate:
+			g.m.duplicates.WithLabelValues(name).Inc()
+			ch.health.duplicates.Add(1)
+			continue
+		case res.Conflict:
+			g.m.conflicts.WithLabelValues(name).Inc()
+			ch.health.conflicts.Add(1)
+			g.log.Warn("ALERT conflict: provider id stored before with different content; both kept",
+				"channel", name, "kind", ev.Kind, "seq", res.Seq, "first_seq", res.ConflictWith)
+		}
+		lag := now.Sub(ev.SentAt)
+		g.m.events.WithLabelValues(name, string(ev.Kind)).Inc()
+		g.m.lastEvent.WithLabelValues(name).Set(float64(now.Unix()))
+		g.m.captureLag.WithLabelValues(name).Observe(max(lag.Seconds(), 0))
+		ch.health.event(string(ev.Kind), lag, now)
+	}
+	if perr != nil {
+		g.m.webhooks.WithLabelValues(name, "unparsed").Inc()
+		return http.StatusOK, "archived unparsed"
+	}
+	g.m.webhooks.WithLabelValues(name, "ok").Inc()
+	return http.StatusOK, "ok"
+}
+
+// complete fills what the gateway owns in an event.
+func (g *Gateway) complete(ch *channel, ev *connector.Event, req *connector.Request) {
+	ev.Channel = ch.Config.Name
+	ev.Raw = req.Body
+	ev.RetentionClass = ch.Retention
+}
+
+// unparsed turns a signed delivery that cannot be read into a record of its
+// raw bytes, and alerts.
+func (g *Gateway) unparsed(ch *channel, req *connector.Request, cause error) connector.Event {
+	sum := sha256.Sum256(req.Body)
+	g.m.unparsed.WithLabelValues(ch.Config.Name).Inc()
+	ch.health.unparsed.Add(1)
+	g.log.Warn("ALERT unparsed delivery archived raw", "channel", ch.Config.Name, "bytes", len(req.Body), "err", cause)
+	ev := connector.Event{Event: onrecord.Event{
+		Kind: onrecord.KindUnparsed, Channel: ch.Config.Name, ProviderID: "sha256:" + hex.EncodeToString(sum[:]),
+		Conversation: "unparsed", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "unknown"},
+		SentAt: req.ReceivedAt, Raw: req.Body, RetentionClass: ch.Retention,
+		Meta: map[string]string{"parse_error": truncate(cause.Error(), 500), "content_type": req.Header.Get("Content-Type")},
+	}}
+	return ev
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// fetchMedia downloads an event's media into its attachments. A failure is
+// recorded in the attachment (Error, Ref) and counted; the event is stored
+// either way, so nothing waits on a provider's media server forever.
+func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, ev *connector.Event) {
+	for _, m := range ev.Media {
+		ch.health.mediaBacklog.Add(1)
+		g.m.mediaBacklog.WithLabelValues(ch.Config.Name).Inc()
+		att := onrecord.Attachment{Name: m.Name, ContentType: m.ContentType, Ref: m.Ref}
+		data, ctype, err := g.fetchOne(ctx, ch, m)
+		att.Data = data
+		if ctype != "" && att.ContentType == "" {
+			att.ContentType = ctype
+		}
+		if err != nil {
+			att.Error = truncate(err.Error(), 300)
+			g.m.mediaErrors.WithLabelValues(ch.Config.Name).Inc()
+			ch.health.mediaErrors.Add(1)
+			g.log.Warn("media not fetched; failure recorded in the record", "channel", ch.Config.Name, "err", err)
+		}
+		if att.Name == "" {
+			att.Name = "attachment"
+		}
+		ev.Attachments = append(ev.Attachments, att)
+		ch.health.mediaBacklog.Add(-1)
+		g.m.mediaBacklog.WithLabelValues(ch.Config.Name).Dec()
+	}
+	ev.Media = nil
+}
+
+func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRef) ([]byte, string, error) {
+	if m.Size > g.opts.MaxMediaBytes {
+		return nil, "", fmt.Errorf("%w: announced %d bytes", fetch.ErrTooLarge, m.Size)
+	}
+	body, ctype, err := ch.Connector.Fetch(ctx, ch.Client, m)
+	if err != nil {
+		return nil, "", err
+	}
+	defer body.Close()
+	data, err := fetch.ReadAll(body, g.opts.MaxMediaBytes)
+	return data, ctype, err
+}
+
+// Channels reports every channel's capture health.
+func (g *Gateway) Channels() []ChannelHealth {
+	out := make([]ChannelHealth, 0, len(g.order))
+	for _, n := range g.order {
+		ch := g.channels[n]
+		out = append(out, ch.health.snapshot(n, ch.Config.Type))
+	}
+	return out
+}

@@ -1,0 +1,338 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/connector"
+)
+
+// testConnector speaks a minimal signed protocol: header X-Sig is the hex
+// HMAC-SHA256 of the body; the body is JSON {"id","text","media"}.
+type testConnector struct {
+	secret []byte
+	media  map[string]string // ref → content ("ERR" fails)
+	sent   []connector.Outbound
+}
+
+func (c *testConnector) Handshake(req *connector.Request) (*connector.Response, bool, error) {
+	if req.Method != http.MethodGet {
+		return nil, false, nil
+	}
+	if req.URL.Query().Get("token") != "ok" {
+		return nil, false, errors.New("bad verify token")
+	}
+	return &connector.Response{Status: 200, ContentType: "text/plain", Body: []byte(req.URL.Query().Get("challenge"))}, true, nil
+}
+
+func (c *testConnector) Authenticate(req *connector.Request) error {
+	m := hmac.New(sha256.New, c.secret)
+	m.Write(req.Body)
+	got, _ := hex.DecodeString(req.Header.Get("X-Sig"))
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return fmt.Errorf("%w: X-Sig", connector.ErrSignature)
+	}
+	return nil
+}
+
+func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error) {
+	var p struct {
+		ID, Text, Media string
+		Panic           bool
+	}
+	if err := json.Unmarshal(req.Body, &p); err != nil {
+		return nil, err
+	}
+	if p.Panic {
+		panic("parser bug")
+	}
+	ev := connector.Event{Event: onrecord.Event{Kind: onrecord.KindMessage, ProviderID: p.ID, Conversation: "c1",
+		Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "+1555"}, SentAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), Body: p.Text}}
+	if p.Media != "" {
+		ev.Media = []connector.MediaRef{{Ref: p.Media, Name: "photo.jpg", ContentType: "image/jpeg"}}
+	}
+	return []connector.Event{ev}, nil
+}
+
+func (c *testConnector) Fetch(ctx context.Context, client *http.Client, m connector.MediaRef) (io.ReadCloser, string, error) {
+	v, ok := c.media[m.Ref]
+	if !ok || v == "ERR" {
+		return nil, "", errors.New("media server said 500")
+	}
+	return io.NopCloser(strings.NewReader(v)), "image/jpeg", nil
+}
+
+func (c *testConnector) Send(ctx context.Context, client *http.Client, msg connector.Outbound) (string, error) {
+	if msg.To == "refuse" {
+		return "", errors.New("provider: invalid recipient")
+	}
+	c.sent = append(c.sent, msg)
+	return "prov-1", nil
+}
+
+type env struct {
+	a    *archive.Archive
+	g    *Gateway
+	srv  *httptest.Server
+	conn *testConnector
+}
+
+func newEnv(t *testing.T, app Appender) *env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	a, err := archive.Open(t.Context(), archive.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if app == nil {
+		app = a
+	}
+	conn := &testConnector{secret: []byte("s3cret"), media: map[string]string{"m1": "JPEGDATA", "big": strings.Repeat("x", 5000), "bad": "ERR"}}
+	g, err := New(Options{Archive: app, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: conn}},
+		MaxBodyBytes: 4096, MaxMediaBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	g.Register(mux)
+	g.RegisterAPI(mux, NewTokens([]string{"token-token-token-token-1"}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{a: a, g: g, srv: srv, conn: conn}
+}
+
+func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(body))
+	if sign {
+		m := hmac.New(sha256.New, e.conn.secret)
+		m.Write([]byte(body))
+		req.Header.Set("X-Sig", hex.EncodeToString(m.Sum(nil)))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGateway_SignatureFailuresStoreNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	body := `{"id":"m1","text":"hello"}`
+	cases := map[string]func(*http.Request){
+		"missing header": func(r *http.Request) {},
+		"wrong secret":   func(r *http.Request) { r.Header.Set("X-Sig", strings.Repeat("ab", 32)) },
+	}
+	for name, mut := range cases {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(body))
+		mut(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("%s: status %d", name, resp.StatusCode)
+		}
+	}
+	// Body changed by one byte after signing.
+	m := hmac.New(sha256.New, e.conn.secret)
+	m.Write([]byte(body))
+	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(strings.Replace(body, "hello", "hellp", 1)))
+	req.Header.Set("X-Sig", hex.EncodeToString(m.Sum(nil)))
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("changed body: status %d", resp.StatusCode)
+	}
+	if n := e.a.Len(); n != 0 {
+		t.Fatalf("%d records stored from unauthenticated deliveries", n)
+	}
+	if h := e.g.Channels()[0]; h.SignatureFailures != 3 {
+		t.Fatalf("signature failures = %d", h.SignatureFailures)
+	}
+}
+
+func TestGateway_ReplayIsStoredOnceAndRawKept(t *testing.T) {
+	e := newEnv(t, nil)
+	body := `{"id":"m1","text":"buy 100 ACME"}`
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if code, msg := e.post(t, body, true); code != 200 {
+				t.Errorf("status %d %s", code, msg)
+			}
+		})
+	}
+	wg.Wait()
+	if n := e.a.Len(); n != 1 {
+		t.Fatalf("%d records after 100 replays", n)
+	}
+	ev, err := e.a.Get(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Channel != "t" || ev.Body != "buy 100 ACME" || !bytes.Equal(ev.Raw, []byte(body)) {
+		t.Fatalf("stored %+v", ev)
+	}
+	// The same id with different content is kept and counted as a conflict.
+	if code, _ := e.post(t, `{"id":"m1","text":"buy 1000 ACME"}`, true); code != 200 {
+		t.Fatal(code)
+	}
+	if h := e.g.Channels()[0]; h.Conflicts != 1 || h.Duplicates != 99 || e.a.Len() != 2 {
+		t.Fatalf("health %+v, %d records", h, e.a.Len())
+	}
+}
+
+func TestGateway_UnreadableSignedDeliveryIsArchivedRaw(t *testing.T) {
+	e := newEnv(t, nil)
+	for i, body := range []string{`not json {`, `{"panic":true}`, `{"id":"","text":"no id"}`} {
+		code, msg := e.post(t, body, true)
+		if code != 200 || !strings.Contains(msg, "unparsed") {
+			t.Fatalf("%q: %d %s", body, code, msg)
+		}
+		ev, err := e.a.Get(uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind != onrecord.KindUnparsed || string(ev.Raw) != body || ev.Meta["parse_error"] == "" {
+			t.Fatalf("record %d = %+v", i, ev)
+		}
+	}
+	// A retry of the same unreadable delivery is not stored twice.
+	e.post(t, `not json {`, true)
+	if e.a.Len() != 3 {
+		t.Fatalf("%d records", e.a.Len())
+	}
+}
+
+func TestGateway_MediaFetchedOrFailureRecorded(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ref := range []string{"m1", "bad", "big"} {
+		if code, _ := e.post(t, fmt.Sprintf(`{"id":"%s","text":"see photo","media":"%s"}`, ref, ref), true); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	ok, _ := e.a.Get(0)
+	if len(ok.Attachments) != 1 || string(ok.Attachments[0].Data) != "JPEGDATA" || ok.Attachments[0].Error != "" || ok.Attachments[0].Ref != "m1" {
+		t.Fatalf("fetched attachment = %+v", ok.Attachments)
+	}
+	bad, _ := e.a.Get(1)
+	if len(bad.Attachments) != 1 || bad.Attachments[0].Error == "" || len(bad.Attachments[0].Data) != 0 {
+		t.Fatalf("failed attachment = %+v", bad.Attachments)
+	}
+	big, _ := e.a.Get(2)
+	if len(big.Attachments[0].Data) != 1024 || !strings.Contains(big.Attachments[0].Error, "larger than") {
+		t.Fatalf("oversized attachment: %d bytes, error %q", len(big.Attachments[0].Data), big.Attachments[0].Error)
+	}
+	if h := e.g.Channels()[0]; h.MediaErrors != 2 {
+		t.Fatalf("media errors = %d", h.MediaErrors)
+	}
+}
+
+type failingAppender struct{}
+
+func (failingAppender) Append(context.Context, *onrecord.Event) (archive.Result, error) {
+	return archive.Result{}, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: "record not stored", Err: errors.New("journal: disk full")}
+}
+
+func TestGateway_NotDurableIsNotAcknowledged(t *testing.T) {
+	e := newEnv(t, failingAppender{})
+	if code, _ := e.post(t, `{"id":"m1","text":"x"}`, true); code != 503 {
+		t.Fatalf("status %d, want 503", code)
+	}
+}
+
+func TestGateway_LimitsAndRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	if code, _ := e.post(t, `{"id":"m1","text":"`+strings.Repeat("x", 5000)+`"}`, true); code != 413 {
+		t.Fatalf("oversized body: %d", code)
+	}
+	resp, _ := http.Post(e.srv.URL+"/hooks/nope", "application/json", strings.NewReader("{}"))
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("unknown channel: %d", resp.StatusCode)
+	}
+	resp, _ = http.Get(e.srv.URL + "/hooks/t?token=ok&challenge=12345")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "12345" {
+		t.Fatalf("handshake: %d %q", resp.StatusCode, b)
+	}
+	resp, _ = http.Get(e.srv.URL + "/hooks/t?token=bad&challenge=1")
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("bad handshake: %d", resp.StatusCode)
+	}
+	if e.a.Len() != 0 {
+		t.Fatal("records stored")
+	}
+}
+
+func TestAPI_SendCommitsFirstAndLinksTheProviderID(t *testing.T) {
+	e := newEnv(t, nil)
+	call := func(token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/messages", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := call("", `{"channel":"t","to":"+1555","body":"hi"}`); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := call("wrong-token-wrong-token-1", `{"channel":"t","to":"+1555","body":"hi"}`); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	code, out := call("token-token-token-token-1", `{"channel":"t","to":"+1555","body":"Your statement is ready"}`)
+	if code != 201 || out["provider_message_id"] != "prov-1" {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	msg, _ := e.a.Get(0)
+	st, _ := e.a.Get(1)
+	if msg.Direction != onrecord.Outbound || msg.Body != "Your statement is ready" || st.Kind != onrecord.KindStatus ||
+		st.Target != msg.ProviderID || st.Meta["provider_message_id"] != "prov-1" {
+		t.Fatalf("records: %+v / %+v", msg, st)
+	}
+	code, _ = call("token-token-token-token-1", `{"channel":"t","to":"refuse","body":"x"}`)
+	failed, _ := e.a.Get(3)
+	if code != 502 || failed.Status != "failed" || failed.StatusError == "" {
+		t.Fatalf("refused send: %d %+v", code, failed)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/channels", nil)
+	req.Header.Set("Authorization", "Bearer token-token-token-token-1")
+	resp, _ := http.DefaultClient.Do(req)
+	var ch struct{ Channels []ChannelHealth }
+	json.NewDecoder(resp.Body).Decode(&ch)
+	resp.Body.Close()
+	if len(ch.Channels) != 1 || ch.Channels[0].Name != "t" {
+		t.Fatalf("channels: %+v", ch)
+	}
+}
