@@ -166,7 +166,7 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	if _, err := note.Open([]byte(body), note.VerifierList(v)); err != nil {
 		t.Fatalf("checkpoint does not verify: %v\n%s", err, body)
 	}
-	for _, p := range []string{"/debug/pprof/", "/debug/vars", "/metrics", "/healthz"} {
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/vars", "/metrics", "/healthz", "/heapdump", "/actuator/heapdump"} {
 		if code, _ := get("http://" + pub + p); code != 404 {
 			t.Errorf("public listener serves %s: %d", p, code)
 		}

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/app"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) int {
@@ -24,16 +24,17 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: log, Warn: m.Stderr})
+	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr})
 	if err != nil {
 		return m.fail(err)
 	}
 	abs, _ := filepath.Abs(cfg.DataDir)
-	fmt.Fprintf(m.Stderr, "onrecord: data directory %s (%d records; key file %s)\n", abs, a.Len(), cfg.KEKPath())
+	kek, _ := filepath.Abs(cfg.KEKPath())
+	fmt.Fprintf(m.Stderr, "onrecord: data directory %s (%d records; key file %s)\n", abs, a.Archive.Len(), kek)
 
-	public := &http.Server{Handler: publicHandler(a), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+	public := &http.Server{Handler: a.PublicHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	admin := &http.Server{Handler: adminHandler(a), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	admin := &http.Server{Handler: a.AdminHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
 	pl, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -50,8 +51,12 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(m.Stderr, "onrecord: public listener %s://%s (GET /log/checkpoint, /log/tile/...)\n", scheme, pl.Addr())
-	fmt.Fprintf(m.Stderr, "onrecord: admin listener http://%s (/healthz, /readyz)\n", al.Addr())
+	fmt.Fprintf(m.Stderr, "onrecord: public listener %s://%s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", scheme, pl.Addr())
+	for _, ch := range cfg.Channels {
+		fmt.Fprintf(m.Stderr, "onrecord: channel %s (%s) at %s://%s/hooks/%s\n", ch.Name, ch.Type, scheme, pl.Addr(), ch.Name)
+	}
+	fmt.Fprintf(m.Stderr, "onrecord: admin listener http://%s (/metrics, /healthz, /readyz)\n", al.Addr())
+	a.Start(ctx)
 
 	errc := make(chan error, 2)
 	go func() {
@@ -80,31 +85,4 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintln(m.Stderr, "onrecord: stopped; final checkpoint signed")
 	return ExitOK
-}
-
-// publicHandler serves what the outside may see. It carries no debug or
-// profiling handler, by construction: nothing registers on
-// http.DefaultServeMux here.
-func publicHandler(a *archive.Archive) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/log/", a.Ledger().Handler())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
-	return securityHeaders(mux)
-}
-
-func adminHandler(a *archive.Archive) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "ready: %d records\n", a.Len())
-	})
-	return mux
-}
-
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		h.ServeHTTP(w, r)
-	})
 }

@@ -1,0 +1,176 @@
+// Package app is the composition root: configuration → archive → channels
+// and their connectors → gateway → HTTP handlers, started and stopped in
+// that order. It is the only package that knows which connectors exist.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/connector"
+	"github.com/onrecord/onrecord/internal/fetch"
+	"github.com/onrecord/onrecord/internal/ingest"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// App is a running onrecord.
+type App struct {
+	Config   config.Config
+	Archive  *archive.Archive
+	Gateway  *ingest.Gateway
+	registry *prometheus.Registry
+	tokens   *ingest.Tokens
+	log      *slog.Logger
+}
+
+// Options configure Open.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// Warn receives operator warnings at start (a new key file).
+	Warn io.Writer
+}
+
+// Open opens the archive and builds the gateway with every configured
+// channel.
+func Open(ctx context.Context, opts Options) (*App, error) {
+	cfg := opts.Config
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	channels, err := buildChannels(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: log, Warn: opts.Warn})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_journal_records", Help: "Records in the journal."},
+			func() float64 { return float64(a.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_log_size", Help: "Leaves in the Merkle log."},
+			func() float64 { return float64(a.Ledger().Size()) }),
+	)
+	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
+	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
+	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
+		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, Registerer: reg, Logger: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	var tokens []string
+	for _, t := range cfg.APITokens {
+		v, err := config.ResolveSecret(t)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("api_tokens: %w", err)
+		}
+		tokens = append(tokens, v)
+	}
+	return &App{Config: cfg, Archive: a, Gateway: g, registry: reg, tokens: ingest.NewTokens(tokens), log: log}, nil
+}
+
+// buildChannels turns [[channel]] blocks into connectors with their media
+// clients.
+func buildChannels(cfg config.Config) ([]ingest.Channel, error) {
+	mediaTimeout, _ := time.ParseDuration(cfg.MediaTimeout)
+	var out []ingest.Channel
+	var errs []error
+	for _, raw := range cfg.Channels {
+		ch, err := raw.Resolved()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cc := connector.Config{
+			Name: ch.Name, Type: ch.Type, APIBaseURL: ch.APIBaseURL, PublicURL: cfg.PublicURL,
+			AppSecret: ch.AppSecret, VerifyToken: ch.VerifyToken, AccessToken: ch.AccessToken, PhoneNumberID: ch.PhoneNumberID,
+			AuthToken: ch.AuthToken, AccountSID: ch.AccountSID, From: ch.From,
+			BotToken: ch.BotToken, SecretToken: ch.SecretToken, SigningSecret: ch.SigningSecret,
+			RPCURL: ch.RPCURL, Account: ch.Account, PushToken: ch.PushToken, KeepTyping: ch.KeepTyping,
+		}
+		c, err := newConnector(cc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("channel %q: %w", ch.Name, err))
+			continue
+		}
+		fo := fetch.Options{Timeout: mediaTimeout, AllowHosts: append(mediaHosts(ch.Type), cfg.MediaAllowHosts...)}
+		for _, base := range []string{ch.APIBaseURL, ch.RPCURL} {
+			if base == "" {
+				continue
+			}
+			hp, err := fetch.TrustedFromURL(base)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("channel %q: %w", ch.Name, err))
+				continue
+			}
+			fo.Trusted = append(fo.Trusted, hp)
+			if u, err := url.Parse(base); err == nil {
+				fo.AllowHosts = append(fo.AllowHosts, u.Host)
+			}
+		}
+		out = append(out, ingest.Channel{Config: cc, Connector: c, Retention: ch.RetentionClass, Client: fetch.NewClient(fo)})
+	}
+	return out, errors.Join(errs...)
+}
+
+// mediaHosts are the hosts each provider serves media from.
+func mediaHosts(typ string) []string {
+	switch typ {
+	case "whatsapp":
+		return []string{"graph.facebook.com", "*.facebook.com", "*.fbcdn.net", "*.fbsbx.com", "*.whatsapp.net"}
+	case "twilio":
+		return []string{"api.twilio.com", "*.twilio.com", "*.twiliocdn.com"}
+	case "telegram":
+		return []string{"api.telegram.org"}
+	case "slack":
+		return []string{"files.slack.com", "*.slack.com", "*.slack-edge.com"}
+	}
+	return nil
+}
+
+// PublicHandler serves what the outside may reach: webhooks, the API and
+// the read-only log. Nothing here serves debug or profiling data.
+func (a *App) PublicHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/log/", a.Archive.Ledger().Handler())
+	a.Gateway.Register(mux)
+	a.Gateway.RegisterAPI(mux, a.tokens)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// AdminHandler serves health and metrics, for the admin listener only.
+func (a *App) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "ready: %d records, %d channels\n", a.Archive.Len(), len(a.Config.Channels))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Start starts background work (event streams).
+func (a *App) Start(ctx context.Context) { a.Gateway.RunStreams(ctx) }
+
+// Close closes the archive (after the listeners have drained).
+func (a *App) Close() error { return a.Archive.Close() }
