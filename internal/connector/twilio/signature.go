@@ -1,0 +1,210 @@
+package twilio
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/onrecord/onrecord/internal/connector"
+)
+
+// bodyHashParam is the query parameter Twilio adds to the URL of a JSON
+// delivery: the hex SHA-256 of the raw body, covered by the URL signature.
+const bodyHashParam = "bodySHA256"
+
+// Authenticate checks X-Twilio-Signature over the public URL the delivery
+// was addressed to and, for form bodies, the POST parameters sorted by name;
+// for JSON bodies, over the URL alone plus the body's bodySHA256. It
+// accepts the URL with and without its port, as Twilio's SDKs do.
+func (c *Connector) Authenticate(req *connector.Request) error {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("twilio channel %q: %s: %w", c.name, fmt.Sprintf(format, a...), connector.ErrSignature)
+	}
+	header := strings.TrimSpace(req.Header.Get(SignatureHeader))
+	if header == "" {
+		return fail("missing %s header", SignatureHeader)
+	}
+	want, err := base64.StdEncoding.DecodeString(header)
+	if err != nil || len(want) != sha1.Size {
+		return fail("malformed %s header (want base64 of a 20-byte HMAC-SHA1)", SignatureHeader)
+	}
+	raw, err := c.signedURL(req)
+	if err != nil {
+		return fail("%v", err)
+	}
+	urls, u, err := urlVariants(raw)
+	if err != nil {
+		return fail("%v", err)
+	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fail("the signed URL's query cannot be read")
+	}
+
+	var params url.Values
+	switch {
+	case query.Has(bodyHashParam):
+		// JSON delivery: the URL (which carries the body's hash) is what
+		// is signed; the body must hash to what it says.
+		if err := checkBodyHash(query[bodyHashParam], req.Body); err != nil {
+			return fail("%v", err)
+		}
+	case isJSON(req.Header):
+		return fail("JSON body without a %s query parameter cannot be verified", bodyHashParam)
+	case req.Method == http.MethodGet || req.Method == http.MethodHead:
+		// GET webhooks carry their parameters in the (signed) URL.
+	default:
+		params, err = url.ParseQuery(string(req.Body))
+		if err != nil {
+			return fail("form body is not valid application/x-www-form-urlencoded")
+		}
+	}
+
+	mac := hmac.New(sha1.New, []byte(c.authToken))
+	for _, s := range signingStrings(urls, params) {
+		mac.Reset()
+		mac.Write([]byte(s))
+		if hmac.Equal(mac.Sum(nil), want) {
+			return nil
+		}
+	}
+	return fail("%s does not match", SignatureHeader)
+}
+
+// signedURL is the URL Twilio called: the gateway's reconstruction of it,
+// or, if the gateway did not give one, public_url joined with the request
+// URI as received.
+func (c *Connector) signedURL(req *connector.Request) (string, error) {
+	if req.PublicURL != "" {
+		return req.PublicURL, nil
+	}
+	if c.publicURL != "" && req.URL != nil {
+		return c.publicURL + req.URL.RequestURI(), nil
+	}
+	return "", errors.New("no public URL to verify against (set public_url to the URL Twilio calls)")
+}
+
+func checkBodyHash(values []string, body []byte) error {
+	if len(values) != 1 {
+		return fmt.Errorf("want exactly one %s query parameter, got %d", bodyHashParam, len(values))
+	}
+	claimed, err := hex.DecodeString(values[0])
+	if err != nil || len(claimed) != sha256.Size {
+		return fmt.Errorf("malformed %s query parameter", bodyHashParam)
+	}
+	sum := sha256.Sum256(body)
+	if subtle.ConstantTimeCompare(sum[:], claimed) != 1 {
+		return fmt.Errorf("body does not match %s", bodyHashParam)
+	}
+	return nil
+}
+
+func isJSON(h http.Header) bool {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// urlVariants returns raw as given plus the port variant Twilio's SDKs also
+// accept: without its port if it has one, else with the scheme's default
+// port. The rest of the URL (path, query, its encoding) is kept byte for
+// byte, since Twilio signs it exactly as it requested it.
+func urlVariants(raw string) ([]string, *url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, nil, errors.New("the signed URL is not an absolute http(s) URL")
+	}
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i] // a fragment is never sent, so never signed
+	}
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return nil, nil, errors.New("the signed URL has no scheme")
+	}
+	prefix, rest := raw[:i+3], raw[i+3:]
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, suffix := rest[:end], rest[end:]
+	userinfo := ""
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userinfo, authority = authority[:at+1], authority[at+1:]
+	}
+	host, port := splitPort(authority)
+	variants := []string{raw}
+	switch {
+	case port != "":
+		variants = append(variants, prefix+userinfo+host+suffix)
+	case strings.EqualFold(u.Scheme, "https"):
+		variants = append(variants, prefix+userinfo+host+":443"+suffix)
+	default:
+		variants = append(variants, prefix+userinfo+host+":80"+suffix)
+	}
+	return variants, u, nil
+}
+
+// splitPort splits "host:port" and "[v6]:port"; port is "" if absent.
+func splitPort(hostport string) (host, port string) {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 || strings.HasSuffix(hostport, "]") {
+		return hostport, ""
+	}
+	return hostport[:i], hostport[i+1:]
+}
+
+// signingStrings returns, for every URL variant, the string Twilio signs:
+// the URL followed by each parameter name and value, names sorted byte-wise
+// (so "Reason" precedes "ReasonConferenceEnded"), a repeated name's values
+// sorted and de-duplicated as twilio-python does. If de-duplication
+// dropped anything, the variant that keeps repeats is tried as well.
+func signingStrings(urls []string, params url.Values) []string {
+	dedup, hadDup := paramString(params, true)
+	out := make([]string, 0, 2*len(urls))
+	for _, u := range urls {
+		out = append(out, u+dedup)
+	}
+	if hadDup {
+		all, _ := paramString(params, false)
+		for _, u := range urls {
+			out = append(out, u+all)
+		}
+	}
+	return out
+}
+
+func paramString(params url.Values, dedup bool) (string, bool) {
+	if len(params) == 0 {
+		return "", false
+	}
+	names := make([]string, 0, len(params))
+	for name := range params {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	hadDup := false
+	for _, name := range names {
+		values := slices.Clone(params[name])
+		slices.Sort(values)
+		if dedup {
+			n := len(values)
+			values = slices.Compact(values)
+			hadDup = hadDup || len(values) != n
+		}
+		for _, v := range values {
+			b.WriteString(name)
+			b.WriteString(v)
+		}
+	}
+	return b.String(), hadDup
+}
