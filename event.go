@@ -70,21 +70,25 @@ type Attachment struct {
 // record seals.
 type Event struct {
 	// ID is the archive's record id (hex), set when the event is sealed.
-	ID           string       `json:"id,omitempty"`
-	Channel      string       `json:"channel"`
-	Kind         EventKind    `json:"kind"`
-	ProviderID   string       `json:"provider_id"`
-	Conversation string       `json:"conversation"`
-	Direction    Direction    `json:"direction"`
-	Sender       Party        `json:"sender"`
-	Recipients   []Party      `json:"recipients,omitempty"`
-	SentAt       time.Time    `json:"sent_at"`
-	CapturedAt   time.Time    `json:"captured_at,omitzero"`
-	Body         string       `json:"body,omitempty"`
-	Target       string       `json:"target,omitempty"`
-	Emoji        string       `json:"emoji,omitempty"`
-	Status       string       `json:"status,omitempty"`
-	Attachments  []Attachment `json:"attachments,omitempty"`
+	ID           string    `json:"id,omitempty"`
+	Channel      string    `json:"channel"`
+	Kind         EventKind `json:"kind"`
+	ProviderID   string    `json:"provider_id"`
+	Conversation string    `json:"conversation"`
+	Direction    Direction `json:"direction"`
+	Sender       Party     `json:"sender"`
+	Recipients   []Party   `json:"recipients,omitempty"`
+	SentAt       time.Time `json:"sent_at"`
+	// SentAtIsReceipt says the provider gave no time for the event, so
+	// SentAt is when onrecord received it. A provider's retry then differs
+	// only in that time and is still recognised as the same event.
+	SentAtIsReceipt bool         `json:"sent_at_is_receipt,omitempty"`
+	CapturedAt      time.Time    `json:"captured_at,omitzero"`
+	Body            string       `json:"body,omitempty"`
+	Target          string       `json:"target,omitempty"`
+	Emoji           string       `json:"emoji,omitempty"`
+	Status          string       `json:"status,omitempty"`
+	Attachments     []Attachment `json:"attachments,omitempty"`
 	// Subtype says what kind of content a message carries as the provider
 	// names it ("text", "image", "location", "sticker", "customer_changed_number"...).
 	Subtype string `json:"subtype,omitempty"`

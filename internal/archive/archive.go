@@ -573,6 +573,9 @@ func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
 func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt, c.RetentionClass = "", time.Time{}, ""
+	if c.SentAtIsReceipt {
+		c.SentAt = time.Time{}
+	}
 	if c.Kind == onrecord.KindUnparsed {
 		// An unreadable delivery's content is its raw bytes; when it was
 		// received and why it failed differ between retries.

@@ -127,6 +127,11 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		Body: body, ReceivedAt: start.UTC(), RemoteAddr: r.RemoteAddr,
 	}
 	if resp, ok, err := handshake(ch.Connector, req); err != nil {
+		if errors.Is(err, connector.ErrSignature) {
+			status, msg := g.refuse(ch, req, err)
+			http.Error(w, msg, status)
+			return
+		}
 		g.m.webhooks.WithLabelValues(name, "handshake_refused").Inc()
 		g.log.Warn("handshake refused", "channel", name, "err", err)
 		http.Error(w, "forbidden", http.StatusForbidden)
@@ -140,8 +145,10 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		w.Write(resp.Body)
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
+	// Twilio may be configured to call webhooks with GET and the
+	// parameters in the query string; the connector decides what it reads.
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
@@ -187,6 +194,17 @@ func parse(c connector.Connector, req *connector.Request) (evs []connector.Event
 	return c.Parse(req)
 }
 
+// refuse counts and logs a delivery whose signature does not verify. The
+// log line names the check that failed, never the content.
+func (g *Gateway) refuse(ch *channel, req *connector.Request, err error) (int, string) {
+	name := ch.Config.Name
+	g.m.sigFailures.WithLabelValues(name).Inc()
+	g.m.webhooks.WithLabelValues(name, "unauthorized").Inc()
+	ch.health.signatureFailures.Add(1)
+	g.log.Warn("delivery refused: signature", "channel", name, "remote", req.RemoteAddr, "reason", err)
+	return http.StatusUnauthorized, "signature does not verify"
+}
+
 // Deliver runs one authenticated-or-not delivery through the pipeline and
 // returns the HTTP status to answer with. 200 means every record of the
 // delivery is durable.
@@ -196,12 +214,7 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		return http.StatusNotFound, "no such channel"
 	}
 	if err := ch.Connector.Authenticate(req); err != nil {
-		g.m.sigFailures.WithLabelValues(name).Inc()
-		g.m.webhooks.WithLabelValues(name, "unauthorized").Inc()
-		ch.health.signatureFailures.Add(1)
-		// The reason names the check that failed, never the content.
-		g.log.Warn("delivery refused: signature", "channel", name, "remote", req.RemoteAddr, "reason", err)
-		return http.StatusUnauthorized, "signature does not verify"
+		return g.refuse(ch, req, err)
 	}
 	events, perr := parse(ch.Connector, req)
 	if perr == nil {
@@ -263,8 +276,13 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 // complete fills what the gateway owns in an event.
 func (g *Gateway) complete(ch *channel, ev *connector.Event, req *connector.Request) {
 	ev.Channel = ch.Config.Name
-	ev.Raw = req.Body
+	ev.Raw = rawPayload(req)
 	ev.RetentionClass = ch.Retention
+	// Connectors fall back to the receipt time when the provider sends
+	// none (Twilio, some system updates); that time differs on a retry.
+	if !req.ReceivedAt.IsZero() && ev.SentAt.Equal(req.ReceivedAt) {
+		ev.SentAtIsReceipt = true
+	}
 }
 
 // unparsed turns a signed delivery that cannot be read into a record of its
@@ -277,10 +295,19 @@ func (g *Gateway) unparsed(ch *channel, req *connector.Request, cause error) con
 	ev := connector.Event{Event: onrecord.Event{
 		Kind: onrecord.KindUnparsed, Channel: ch.Config.Name, ProviderID: "sha256:" + hex.EncodeToString(sum[:]),
 		Conversation: "unparsed", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "unknown"},
-		SentAt: req.ReceivedAt, Raw: req.Body, RetentionClass: ch.Retention,
+		SentAt: req.ReceivedAt, SentAtIsReceipt: true, Raw: rawPayload(req), RetentionClass: ch.Retention,
 		Meta: map[string]string{"parse_error": truncate(cause.Error(), 500), "content_type": req.Header.Get("Content-Type")},
 	}}
 	return ev
+}
+
+// rawPayload is what the provider sent: the body, or for a GET delivery
+// (Twilio's configurable webhook method) the query string.
+func rawPayload(req *connector.Request) []byte {
+	if len(req.Body) == 0 && req.URL != nil && req.URL.RawQuery != "" {
+		return []byte(req.URL.RawQuery)
+	}
+	return req.Body
 }
 
 func truncate(s string, n int) string {

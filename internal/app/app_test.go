@@ -1,0 +1,297 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/sim"
+	"github.com/onrecord/onrecord/internal/sim/fleet"
+)
+
+// harness is a gateway on an HTTP listener wired to all five simulators.
+type harness struct {
+	app    *App
+	fleet  *fleet.Fleet
+	srv    *httptest.Server
+	public string
+}
+
+func newHarness(t *testing.T, opts fleet.Options) *harness {
+	t.Helper()
+	f, err := fleet.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	public := "http://" + srv.Listener.Addr().String()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.PublicURL = public
+	cfg.MaxBatchDelay = "200us"
+	cfg.Channels = f.Channels(public)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(t.Context(), Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = a.PublicHandler()
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a.Start(ctx)
+	return &harness{app: a, fleet: f, srv: srv, public: public}
+}
+
+func (h *harness) send(t *testing.T, d sim.Delivery) (int, string) {
+	t.Helper()
+	code, body, err := d.Send(t.Context(), h.srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(body)
+}
+
+// events reads every event record the archive holds, in order.
+func (h *harness) events(t *testing.T) []*onrecord.Event {
+	t.Helper()
+	var out []*onrecord.Event
+	for seq := uint64(0); seq < h.app.Archive.Len(); seq++ {
+		ev, err := h.app.Archive.Get(seq)
+		if err != nil {
+			continue // not an event record (holds, disposals)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// storesNothing are the deliveries that are acknowledged without a new
+// record: handshakes, a retry of what is stored, and typing indicators
+// (skipped unless keep_typing is set).
+var storesNothing = map[string]bool{"url_verification": true, "retry": true, "typing_started": true, "typing_stopped": true}
+
+// TestEveryDocumentedKindThroughHTTP sends every kind of delivery each
+// simulator produces, signed as the provider signs it, to the public
+// listener, and checks what the archive then holds.
+func TestEveryDocumentedKindThroughHTTP(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
+	for name, ds := range h.fleet.Deliveries(h.public) {
+		t.Run(name, func(t *testing.T) {
+			for _, d := range ds {
+				before := h.app.Archive.Len()
+				code, body := h.send(t, d)
+				if code != http.StatusOK {
+					t.Errorf("%s: HTTP %d %q", d.Kind, code, body)
+					continue
+				}
+				if storesNothing[d.Kind] || d.Kind == "verification" {
+					continue
+				}
+				if h.app.Archive.Len() == before {
+					t.Errorf("%s: acknowledged but nothing stored", d.Kind)
+				}
+			}
+		})
+	}
+	byChannel := map[string][]*onrecord.Event{}
+	for _, ev := range h.events(t) {
+		byChannel[ev.Channel] = append(byChannel[ev.Channel], ev)
+	}
+	for _, name := range fleet.Names {
+		evs := byChannel[name]
+		kinds := map[onrecord.EventKind]int{}
+		messages := map[string]bool{}
+		for _, ev := range evs {
+			kinds[ev.Kind]++
+			if ev.Kind == onrecord.KindMessage {
+				messages[ev.ProviderID] = true
+			}
+			if len(ev.Raw) == 0 {
+				t.Errorf("%s %s %s: raw payload not kept", name, ev.Kind, ev.ProviderID)
+			}
+			if ev.Kind == onrecord.KindUnparsed {
+				t.Errorf("%s: a documented payload was archived unparsed: %.200s", name, ev.Raw)
+			}
+		}
+		// Every channel's documented set has messages, edits or deletes,
+		// and reactions or statuses, all linked to something.
+		for _, k := range []onrecord.EventKind{onrecord.KindMessage} {
+			if kinds[k] == 0 {
+				t.Errorf("%s: no %s events (%v)", name, k, kinds)
+			}
+		}
+		if kinds[onrecord.KindEdit]+kinds[onrecord.KindDelete] == 0 || kinds[onrecord.KindReaction]+kinds[onrecord.KindStatus] == 0 {
+			t.Errorf("%s: edits/deletes or reactions/statuses missing: %v", name, kinds)
+		}
+		linked := 0
+		for _, ev := range evs {
+			switch ev.Kind {
+			case onrecord.KindEdit, onrecord.KindDelete, onrecord.KindReaction, onrecord.KindStatus:
+				if ev.Target == "" {
+					t.Errorf("%s %s %s: no target", name, ev.Kind, ev.ProviderID)
+				}
+				if messages[ev.Target] {
+					linked++
+				}
+			}
+		}
+		if linked == 0 {
+			t.Errorf("%s: no edit, delete, reaction or status links to a captured message", name)
+		}
+		t.Logf("%s: %d events %v, %d linked to captured messages", name, len(evs), kinds, linked)
+	}
+}
+
+// TestSignatureFailuresStoreNothing sends each channel's first message
+// delivery with a wrong secret, a body changed by one byte and the
+// signature removed, and a Slack delivery signed six minutes ago.
+func TestSignatureFailuresStoreNothing(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
+	other, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	stale, err := fleet.Start(fleet.Options{SignalStreamCount: -1, Now: func() time.Time { return time.Now().Add(-6 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+
+	first := func(ds []sim.Delivery) sim.Delivery {
+		for _, d := range ds {
+			if d.Method == http.MethodPost {
+				return d
+			}
+		}
+		t.Fatal("no POST delivery")
+		return sim.Delivery{}
+	}
+	ours := h.fleet.Deliveries(h.public)
+	theirs := other.Deliveries(h.public)
+	sigHeader := map[string]string{
+		fleet.WhatsApp: "X-Hub-Signature-256", fleet.SMS: "X-Twilio-Signature",
+		fleet.Telegram: "X-Telegram-Bot-Api-Secret-Token", fleet.Slack: "X-Slack-Signature",
+	}
+	refused := 0
+	for _, name := range fleet.Names {
+		good := first(ours[name])
+		cases := map[string]sim.Delivery{"wrong secret": first(theirs[name])}
+		flipped := good
+		flipped.Body = bytes.Clone(good.Body)
+		flipped.Body[len(flipped.Body)/2] ^= 0x01
+		// Telegram and signal-cli authenticate the sender with a shared
+		// token, not a signature over the body; a changed body is
+		// indistinguishable from another delivery, by design of those APIs.
+		if name != fleet.Telegram && name != fleet.Signal {
+			cases["one byte changed"] = flipped
+		}
+		missing := good
+		missing.Header = good.Header.Clone()
+		if hdr, ok := sigHeader[name]; ok {
+			missing.Header.Del(hdr)
+		} else { // signal-cli-rest-api carries the shared token in the URL
+			u, _ := url.Parse(good.URL)
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery = q.Encode()
+			missing.URL = u.String()
+		}
+		cases["signature missing"] = missing
+		if name == fleet.Slack {
+			cases["timestamp six minutes old"] = first(stale.Deliveries(h.public)[fleet.Slack])
+		}
+		refused += len(cases)
+		for what, d := range cases {
+			before := h.app.Archive.Len()
+			if code, body := h.send(t, d); code != http.StatusUnauthorized {
+				t.Errorf("%s, %s: HTTP %d %q, want 401", name, what, code, body)
+			}
+			if h.app.Archive.Len() != before {
+				t.Errorf("%s, %s: something was stored", name, what)
+			}
+		}
+		// The untouched delivery still goes through.
+		if code, body := h.send(t, good); code != http.StatusOK {
+			t.Errorf("%s: good delivery: HTTP %d %q", name, code, body)
+		}
+	}
+	st := h.app.Gateway.Channels()
+	failures := 0
+	for _, c := range st {
+		failures += int(c.SignatureFailures)
+	}
+	if failures != refused {
+		t.Errorf("signature failures counted: %d, refused %d", failures, refused)
+	}
+}
+
+// TestReplayStoresOnce replays one delivery per channel 100 times,
+// concurrently, as a provider retrying a slow acknowledgement would.
+func TestReplayStoresOnce(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
+	for name, ds := range h.fleet.Deliveries(h.public) {
+		var d sim.Delivery
+		for _, x := range ds {
+			if x.Method == http.MethodPost && !storesNothing[x.Kind] && !strings.Contains(x.Kind, "verification") {
+				d = x
+				break
+			}
+		}
+		before := h.app.Archive.Len()
+		if code, body := h.send(t, d); code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %q", name, code, body)
+		}
+		once := h.app.Archive.Len() - before
+		var wg sync.WaitGroup
+		for range 99 {
+			wg.Go(func() {
+				code, _, err := d.Send(context.Background(), h.srv.Client())
+				if err != nil || code != http.StatusOK {
+					t.Errorf("%s replay: HTTP %d %v", name, code, err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := h.app.Archive.Len() - before; got != once || once == 0 {
+			t.Errorf("%s: 100 deliveries stored %d records, one stores %d", name, got, once)
+		}
+	}
+}
+
+// TestSignalEventStream subscribes to the simulated signal-cli's JSON-RPC
+// event stream (rpc_url) and captures what it serves.
+func TestSignalEventStream(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStream: true, SignalStreamCount: 25})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		n := 0
+		for _, ev := range h.events(t) {
+			if ev.Channel == fleet.Signal {
+				n++
+				if len(ev.Raw) == 0 || ev.Kind == onrecord.KindUnparsed {
+					t.Fatalf("stream event %s %s: raw %d bytes", ev.Kind, ev.ProviderID, len(ev.Raw))
+				}
+			}
+		}
+		if n >= 25 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stream events captured: %v", h.app.Gateway.Channels())
+}
