@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -116,32 +115,9 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	build(t)
 	dir := t.TempDir()
 	pub, adm := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Dir = dir
 	// Only the ports change, so that the test does not collide with
 	// anything else on the machine; everything else is the embedded default.
-	cmd.Env = append(cleanEnv(), "ONRECORD_LISTEN="+pub, "ONRECORD_ADMIN_LISTEN="+adm)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logged strings.Builder
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logged.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "admin listener") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start:\n%s", logged.String())
-	}
+	srv := startServe(t, dir, []string{"ONRECORD_LISTEN=" + pub, "ONRECORD_ADMIN_LISTEN=" + adm})
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -179,11 +155,8 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	if r.code == 0 {
 		t.Errorf("import while serving succeeded")
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve exit: %v\n%s", err, logged.String())
-	}
-	out := logged.String()
+	srv.stop(t, syscall.SIGTERM)
+	out := srv.output()
 	abs, _ := filepath.EvalSymlinks(dir)
 	for _, want := range []string{"data directory " + filepath.Join(abs, "onrecord-data"), "WARNING: a new key-encryption key", "final checkpoint signed"} {
 		if !strings.Contains(out, want) {

@@ -39,7 +39,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the archive: journal, Merkle log and its HTTP endpoints", (*Main).serve},
+		{"demo", "run the gateway with five simulated providers sending live traffic", (*Main).demo},
+		{"serve", "run the archive: capture gateway, journal, Merkle log and their HTTP endpoints", (*Main).serve},
 		{"import", "import canonical events (--format jsonl FILE)", (*Main).importCmd},
 		{"verify", "audit the whole data directory offline", (*Main).verify},
 		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},

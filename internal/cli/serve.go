@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/onrecord/onrecord/internal/app"
+	"github.com/onrecord/onrecord/internal/config"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) int {
@@ -20,12 +22,49 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
+	return m.run(ctx, cfg, runHooks{})
+}
+
+// runHooks let `demo` reuse the server: prepare may change the
+// configuration once the public address is known (public_url, channels),
+// and started runs beside the server until ctx ends.
+type runHooks struct {
+	prepare func(cfg *config.Config, publicURL string) error
+	started func(ctx context.Context, a *app.App, publicURL, adminURL string)
+}
+
+// run serves cfg until SIGINT or SIGTERM, then drains in-flight requests
+// and closes the archive with a final checkpoint.
+func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	log := m.logger(cfg)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	pl, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return m.fail(fmt.Errorf("listen: %w", err))
+	}
+	al, err := net.Listen("tcp", cfg.AdminListen)
+	if err != nil {
+		pl.Close()
+		return m.fail(fmt.Errorf("admin_listen: %w", err))
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	publicURL := scheme + "://" + pl.Addr().String()
+	if hooks.prepare != nil {
+		if err := hooks.prepare(&cfg, publicURL); err != nil {
+			pl.Close()
+			al.Close()
+			return m.fail(err)
+		}
+	}
 	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr})
 	if err != nil {
+		pl.Close()
+		al.Close()
 		return m.fail(err)
 	}
 	abs, _ := filepath.Abs(cfg.DataDir)
@@ -36,26 +75,12 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	admin := &http.Server{Handler: a.AdminHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
-	pl, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		a.Close()
-		return m.fail(fmt.Errorf("listen: %w", err))
-	}
-	al, err := net.Listen("tcp", cfg.AdminListen)
-	if err != nil {
-		pl.Close()
-		a.Close()
-		return m.fail(fmt.Errorf("admin_listen: %w", err))
-	}
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		scheme = "https"
-	}
-	fmt.Fprintf(m.Stderr, "onrecord: public listener %s://%s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", scheme, pl.Addr())
+	fmt.Fprintf(m.Stderr, "onrecord: public listener %s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", publicURL)
 	for _, ch := range cfg.Channels {
-		fmt.Fprintf(m.Stderr, "onrecord: channel %s (%s) at %s://%s/hooks/%s\n", ch.Name, ch.Type, scheme, pl.Addr(), ch.Name)
+		fmt.Fprintf(m.Stderr, "onrecord: channel %s (%s) at %s/hooks/%s\n", ch.Name, ch.Type, publicURL, ch.Name)
 	}
-	fmt.Fprintf(m.Stderr, "onrecord: admin listener http://%s (/metrics, /healthz, /readyz)\n", al.Addr())
+	adminURL := "http://" + al.Addr().String()
+	fmt.Fprintf(m.Stderr, "onrecord: admin listener %s (/metrics, /healthz, /readyz)\n", adminURL)
 	a.Start(ctx)
 
 	errc := make(chan error, 2)
@@ -67,12 +92,18 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		}
 	}()
 	go func() { errc <- admin.Serve(al) }()
+	var side sync.WaitGroup
+	if hooks.started != nil {
+		side.Go(func() { hooks.started(ctx, a, publicURL, adminURL) })
+	}
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
+		stop()
 	}
+	side.Wait()
 	fmt.Fprintln(m.Stderr, "onrecord: shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
