@@ -273,3 +273,36 @@ func rawOf(d sim.Delivery) []byte {
 	_, q, _ := strings.Cut(d.URL, "?")
 	return []byte(q)
 }
+
+// TestDemo_ShowsTrafficWithinSeconds runs the README's first command as a
+// newcomer would, for a few seconds, in an empty directory.
+func TestDemo_ShowsTrafficWithinSeconds(t *testing.T) {
+	dir := t.TempDir()
+	pub, adm := freePort(t), freePort(t)
+	r := run(t, dir, []string{"ONRECORD_LISTEN=" + pub, "ONRECORD_ADMIN_LISTEN=" + adm}, "demo", "--for", "6s", "--rate", "40")
+	if r.code != 0 {
+		t.Fatalf("demo exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var last string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "webhooks acknowledged") {
+			last = l
+		}
+	}
+	if last == "" || strings.Contains(last, " 0 webhooks acknowledged") || !strings.Contains(last, "(0 not)") {
+		t.Fatalf("demo showed no traffic or refused some:\n%s\n%s", r.stdout, r.stderr)
+	}
+	for _, want := range []string{"/api/v1/channels", "/log/checkpoint", "/metrics", "onrecord verify --data-dir"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo does not say where to look (%s):\n%s", want, r.stdout)
+		}
+	}
+	v := run(t, dir, nil, "verify", "--data-dir", "onrecord-demo-data", "--json")
+	var rep archive.Report
+	if err := json.Unmarshal([]byte(v.stdout), &rep); err != nil || !rep.OK || len(rep.ByChannel) != len(fleet.Names) {
+		t.Fatalf("verify after demo: %v %+v\n%s", err, rep, v.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "onrecord-data")); err == nil {
+		t.Errorf("demo wrote into the real archive's default directory")
+	}
+}
