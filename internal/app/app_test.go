@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,6 +29,16 @@ type harness struct {
 
 func newHarness(t *testing.T, opts fleet.Options) *harness {
 	t.Helper()
+	return startHarness(t, opts, nil)
+}
+
+func newHarnessWithToken(t *testing.T, token string) *harness {
+	t.Helper()
+	return startHarness(t, fleet.Options{SignalStreamCount: -1}, []string{token})
+}
+
+func startHarness(t *testing.T, opts fleet.Options, tokens []string) *harness {
+	t.Helper()
 	f, err := fleet.Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +51,7 @@ func newHarness(t *testing.T, opts fleet.Options) *harness {
 	cfg.PublicURL = public
 	cfg.MaxBatchDelay = "200us"
 	cfg.Channels = f.Channels(public)
+	cfg.APITokens = tokens
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -294,4 +306,62 @@ func TestSignalEventStream(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("stream events captured: %v", h.app.Gateway.Channels())
+}
+
+// TestOutboundThroughEverySimulator sends one message per channel through
+// POST /api/v1/messages: it is recorded first, then sent through the
+// provider's API, and the provider's id is recorded linked to it.
+func TestOutboundThroughEverySimulator(t *testing.T) {
+	h := newHarnessWithToken(t, "test-token-0123456789abcdef")
+	to := map[string]string{
+		fleet.WhatsApp: "4915112345678", fleet.SMS: "+14155550142", fleet.Telegram: "-1001987654321",
+		fleet.Slack: "C0WEALTH01", fleet.Signal: "+15550111",
+	}
+	for _, name := range fleet.Names {
+		body := `{"channel":"` + name + `","to":"` + to[name] + `","body":"Confirmed: the wire went out at 10:02."}`
+		req, _ := http.NewRequest(http.MethodPost, h.public+"/api/v1/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-token-0123456789abcdef")
+		resp, err := h.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			ID                string `json:"id"`
+			ProviderMessageID string `json:"provider_message_id"`
+			Error             string `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || out.ProviderMessageID == "" {
+			t.Errorf("%s: HTTP %d %+v", name, resp.StatusCode, out)
+			continue
+		}
+		var msg, st *onrecord.Event
+		for _, ev := range h.events(t) {
+			if ev.ProviderID == out.ID {
+				msg = ev
+			}
+			if ev.Kind == onrecord.KindStatus && ev.Target == out.ID {
+				st = ev
+			}
+		}
+		if msg == nil || msg.Direction != onrecord.Outbound || msg.Body == "" {
+			t.Errorf("%s: outbound message not recorded: %+v", name, msg)
+		}
+		if st == nil || st.Meta["provider_message_id"] != out.ProviderMessageID {
+			t.Errorf("%s: provider id not recorded against the message: %+v", name, st)
+		}
+	}
+	if n := len(h.fleet.WhatsApp.Sent()) + len(h.fleet.Twilio.Sent()) + len(h.fleet.Telegram.Sent()) + len(h.fleet.Slack.Sent()) + len(h.fleet.Signal.Sent()); n != len(fleet.Names) {
+		t.Errorf("providers received %d messages, want %d", n, len(fleet.Names))
+	}
+	// Without the token nothing is sent.
+	resp, err := h.srv.Client().Post(h.public+"/api/v1/messages", "application/json", strings.NewReader(`{"channel":"sms","to":"+1","body":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no token: HTTP %d", resp.StatusCode)
+	}
 }
