@@ -103,6 +103,13 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 		if !loopback(req.RemoteAddr) {
 			return fmt.Errorf("%w: unsigned push from a non-loopback address; set push_token", connector.ErrSignature)
 		}
+		// A reverse proxy on the same host makes every caller look local;
+		// a forwarded request is not trusted without the token.
+		for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+			if req.Header.Get(h) != "" {
+				return fmt.Errorf("%w: unsigned push relayed by a proxy (%s); set push_token", connector.ErrSignature, h)
+			}
+		}
 		return nil
 	}
 	got, ok := pushToken(req)

@@ -81,6 +81,8 @@ func TestAuthenticate(t *testing.T) {
 		{"no token: loopback 127.8.9.10", "", req("POST", "127.8.9.10:51000", "/hooks/sig", nil), true},
 		{"no token: loopback v6", "", req("POST", "[::1]:51000", "/hooks/sig", nil), true},
 		{"no token: v4-mapped loopback", "", req("POST", "[::ffff:127.0.0.1]:51000", "/hooks/sig", nil), true},
+		{"no token: loopback relayed by a local proxy", "", req("POST", "127.0.0.1:51000", "/hooks/sig", map[string]string{"X-Forwarded-For": "198.51.100.1"}), false},
+		{"no token: loopback with Forwarded", "", req("POST", "127.0.0.1:51000", "/hooks/sig", map[string]string{"Forwarded": "for=198.51.100.1"}), false},
 		{"no token: private network", "", req("POST", "10.0.0.7:51000", "/hooks/sig", nil), false},
 		{"no token: public", "", req("POST", "198.51.100.1:51000", "/hooks/sig", nil), false},
 		{"no token: garbage addr", "", req("POST", "localhost:51000", "/hooks/sig", nil), false},
