@@ -76,8 +76,9 @@ func (s *server) output() string {
 func (s *server) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	s.cmd.Process.Signal(sig)
-	err := s.cmd.Wait()
+	// Read stderr to its end before Wait, which closes the pipe.
 	<-s.done
+	err := s.cmd.Wait()
 	if sig == syscall.SIGTERM && err != nil {
 		t.Fatalf("serve exit: %v\n%s", err, s.output())
 	}
@@ -160,8 +161,8 @@ func TestCapture_FiveProvidersKillAndVerify(t *testing.T) {
 
 	s := startServe(t, dir, env, "--config", cfgFile)
 	send(all, int64(n*2/5), func() { s.cmd.Process.Signal(syscall.SIGKILL) })
-	s.cmd.Wait()
 	<-s.done
+	s.cmd.Wait()
 	before := 0
 	for i := range acked {
 		if acked[i].Load() {
