@@ -30,11 +30,7 @@ vuln: tools
 # Every fuzz target's seed corpus runs in `go test`; this runs each target
 # for FUZZTIME on top (long runs: make fuzz FUZZTIME=10m).
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash .ci/fuzz
 
 bench: build
 	./bin/onrecord bench journal --dir $${TMPDIR:-/tmp}/onrecord-bench
