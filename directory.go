@@ -1,0 +1,60 @@
+package onrecord
+
+import "time"
+
+// Person is someone in the organisation's directory, as provisioned by
+// SCIM or the CLI. Attributes are recorded as they were at each change, so
+// a message is always attributed to the person as they were then.
+type Person struct {
+	ID          string `json:"id"`
+	UserName    string `json:"user_name"`
+	ExternalID  string `json:"external_id,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+	GivenName   string `json:"given_name,omitempty"`
+	FamilyName  string `json:"family_name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	Department  string `json:"department,omitempty"`
+	Title       string `json:"title,omitempty"`
+	// Role names the role whose channel entitlements apply.
+	Role      string `json:"role,omitempty"`
+	Seniority string `json:"seniority,omitempty"`
+	// Official is false for someone who uses a non-official account for
+	// federal business: their messages are tracked against the 20-day
+	// rule of 44 U.S.C. 2911.
+	Official bool `json:"official"`
+	Active   bool `json:"active"`
+	// Manager is the id of the person's manager.
+	Manager string `json:"manager,omitempty"`
+	// Identities are the person's business identities per channel.
+	Identities []Identity `json:"identities,omitempty"`
+	Created    time.Time  `json:"created"`
+	Modified   time.Time  `json:"modified"`
+}
+
+// Name is how the person is shown.
+func (p *Person) Name() string {
+	switch {
+	case p.DisplayName != "":
+		return p.DisplayName
+	case p.GivenName != "" || p.FamilyName != "":
+		return p.GivenName + " " + p.FamilyName
+	}
+	return p.UserName
+}
+
+// Identity is a business identity on one channel: a phone number, a
+// handle, a bot connection.
+type Identity struct {
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+}
+
+// Group is a directory group (a team, a desk) as provisioned by SCIM.
+type Group struct {
+	ID          string    `json:"id"`
+	DisplayName string    `json:"display_name"`
+	ExternalID  string    `json:"external_id,omitempty"`
+	Members     []string  `json:"members,omitempty"`
+	Created     time.Time `json:"created"`
+	Modified    time.Time `json:"modified"`
+}
