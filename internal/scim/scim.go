@@ -163,13 +163,13 @@ func decode(r *http.Request, v any) error {
 
 func (s *Server) serviceProviderConfig(w http.ResponseWriter) {
 	writeSCIM(w, http.StatusOK, map[string]any{
-		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
-		"patch":            map[string]bool{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":           map[string]any{"supported": true, "maxResults": 200},
-		"changePassword":   map[string]bool{"supported": false},
-		"sort":             map[string]bool{"supported": false},
-		"etag":             map[string]bool{"supported": false},
+		"schemas":        []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"patch":          map[string]bool{"supported": true},
+		"bulk":           map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":         map[string]any{"supported": true, "maxResults": 200},
+		"changePassword": map[string]bool{"supported": false},
+		"sort":           map[string]bool{"supported": false},
+		"etag":           map[string]bool{"supported": false},
 		"authenticationSchemes": []map[string]any{{"type": "oauthbearertoken", "name": "Bearer token",
 			"description": "The scim_token from onrecord's configuration"}},
 	})
