@@ -41,6 +41,8 @@ type Change struct {
 	Person *onrecord.Person `json:"person,omitempty"`
 	Group  *GroupState      `json:"group,omitempty"`
 	To     string           `json:"to,omitempty"`
+	// Contact is set for contact.put changes.
+	Contact *Contact `json:"contact,omitempty"`
 }
 
 // GroupState is a group with its administrators.
