@@ -238,6 +238,13 @@ func (c *Contacts) CanSend(channel, address string) error {
 	return nil
 }
 
+// ConsentState is the consent state of (channel, address); false for a
+// contact nobody added.
+func (c *Contacts) ConsentState(channel, address string) (string, bool) {
+	ct, ok := c.Lookup(channel, address)
+	return ct.State, ok
+}
+
 // Lookup returns the contact for (channel, address).
 func (c *Contacts) Lookup(channel, address string) (Contact, bool) {
 	c.mu.RLock()
