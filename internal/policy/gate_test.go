@@ -93,4 +93,3 @@ func TestGate(t *testing.T) {
 		t.Fatalf("group on a channel the role may not create on: %v", r)
 	}
 }
-
