@@ -46,7 +46,7 @@ func commands() []command {
 		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},
 		{"hold", "create, release or list legal holds", (*Main).hold},
 		{"keys", "list key buckets, or destroy one whose retention has passed", (*Main).keys},
-		{"bench", "measure the write path (bench journal [--json])", (*Main).bench},
+		{"bench", "measure against this machine's limits (bench journal|ingest [--json])", (*Main).bench},
 		{"version", "print the version", (*Main).version},
 	}
 }

@@ -1,0 +1,366 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/onrecord/onrecord/internal/app"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/sim/fleet"
+)
+
+// IngestOptions tune `onrecord bench ingest`.
+type IngestOptions struct {
+	// Dir is where the scratch data directory goes (the archive's disk).
+	Dir string
+	// Duration is the length of each load phase.
+	Duration time.Duration
+	// Rate is the open loop's offered rate, deliveries per second.
+	Rate int
+	// Clients is the closed loops' number of concurrent connections.
+	Clients int
+	// Deliveries is how many distinct deliveries the gateway's closed loop
+	// may send; 0 means 40,000 per second of Duration, more than this
+	// gateway acknowledges, so the loop does not run out.
+	Deliveries int
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// IngestReport is the JSON object `onrecord bench ingest --json` prints:
+// the journal report's results, limits and load average, and the run's
+// parameters.
+type IngestReport struct {
+	Report
+	Clients       int    `json:"clients"`
+	OfferedRate   int    `json:"offered_rate_per_s"`
+	MaxBatchDelay string `json:"max_batch_delay"`
+	CPUs          int    `json:"cpus"`
+	// LoadGenerator says where the clients ran: in this process, on the
+	// same CPUs as the server they measure, bare or gateway alike.
+	LoadGenerator string `json:"load_generator"`
+}
+
+// verifyLimit is how many acknowledged deliveries are sent again, after
+// the archive is reopened from disk, to check that each one's records are
+// there.
+const verifyLimit = 2000
+
+// openConns is how many connections the open loop sends on: enough that a
+// gateway falling behind the offered rate is offered ever more requests at
+// once, as providers that keep sending would, rather than the load
+// generator slowing down to its pace.
+const openConns = 1024
+
+// Ingest measures the capture gateway — the whole application behind a
+// net/http server on loopback, wired to the five provider simulators — in
+// one run:
+//
+//  1. the limits: a 4 KiB fdatasync, and a bare net/http handler that
+//     reads the same request bytes and answers 200, closed loop (Clients
+//     connections, each sending its next request when answered) and open
+//     loop (Rate per second);
+//  2. the gateway, closed loop with the same connections: deliveries
+//     signed as the providers sign them, each verified, parsed, its media
+//     fetched from the simulator, sealed and fdatasynced before the 200;
+//     the figure is acknowledged webhooks per second and its ratio to the
+//     bare handler's requests per second;
+//  3. the gateway at the fixed offered Rate: achieved rate and latency
+//     from each delivery's scheduled send time;
+//  4. durability: the archive is closed and opened again from disk, its
+//     record count compared with the acknowledgements, and a sample of
+//     the acknowledged deliveries sent again, each of which must be found
+//     stored (answered 200 as a duplicate, adding no record).
+//
+// The load generator and the simulators run in this process, on the same
+// CPUs as the server under test, for the bare handler and the gateway
+// alike; the CPUs each phase kept busy are reported beside it.
+func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
+	if opts.Duration <= 0 {
+		opts.Duration = 5 * time.Second
+	}
+	if opts.Rate <= 0 {
+		opts.Rate = 10_000
+	}
+	if opts.Clients <= 0 {
+		opts.Clients = 128
+	}
+	if opts.Deliveries <= 0 {
+		opts.Deliveries = max(1000, int(40_000*opts.Duration.Seconds()))
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	scratch, err := os.MkdirTemp(opts.Dir, "bench-ingest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	d := opts.Duration
+
+	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gw, err := startGateway(ctx, f, filepath.Join(scratch, "data"))
+	if err != nil {
+		return nil, err
+	}
+	defer gw.stop()
+	rep := &IngestReport{
+		Report:  Report{Dir: scratch, Duration: d.String()},
+		Clients: opts.Clients, OfferedRate: opts.Rate, MaxBatchDelay: gw.cfg.MaxBatchDelay, CPUs: runtime.NumCPU(),
+		LoadGenerator: "in-process: clients, provider simulators and server share the CPUs",
+	}
+
+	// Every delivery stores new records: a provider id seen before would
+	// be deduplicated, which is cheaper than the path being measured. The
+	// two seeds' workloads share no ids.
+	nOpen := int(float64(opts.Rate) * d.Seconds())
+	fmt.Fprintf(opts.Log, "generating %d + %d distinct signed deliveries\n", opts.Deliveries, nOpen)
+	closed, err := encode(f.Workload(gw.url, 1, opts.Deliveries))
+	if err != nil {
+		return nil, err
+	}
+	open, err := encode(f.Workload(gw.url, 2, nOpen))
+	if err != nil {
+		return nil, err
+	}
+	bare, stopBare, err := bareServer()
+	if err != nil {
+		return nil, err
+	}
+	defer stopBare()
+
+	fmt.Fprintln(opts.Log, "measuring 4 KiB fdatasync latency")
+	p50, p99, err := fdatasyncLatency(filepath.Join(scratch, "fsync"), min(d, time.Second))
+	if err != nil {
+		return nil, err
+	}
+	rep.Limits = append(rep.Limits, Metric{"fdatasync_4k_p50_ms", p50, "ms"}, Metric{"fdatasync_4k_p99_ms", p99, "ms"})
+
+	c := opts.Clients
+	phase := func(what string, measure func() (loadResult, error)) (loadResult, error) {
+		fmt.Fprintln(opts.Log, what)
+		r, err := measure()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", what, err)
+		}
+		fmt.Fprintf(opts.Log, "  %s\n", r)
+		return r, nil
+	}
+	bareClosed, err := phase(fmt.Sprintf("bare net/http handler, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
+		return closedLoop(ctx, bare, closed, c, d, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	full, err := phase(fmt.Sprintf("gateway, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
+		return closedLoop(ctx, gw.addr, closed, c, d, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(full.acked)+full.failures >= len(closed) {
+		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", len(closed), full.elapsed.Round(time.Millisecond))
+	}
+	bareOpen, err := phase(fmt.Sprintf("bare net/http handler, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
+		return openLoop(ctx, bare, open, opts.Rate, d, openConns)
+	})
+	if err != nil {
+		return nil, err
+	}
+	fullOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
+		return openLoop(ctx, gw.addr, open, opts.Rate, d, openConns)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	sfx := fmt.Sprintf("_%dc", c)
+	rep.Limits = append(rep.Limits,
+		Metric{"bare_http_per_s" + sfx, bareClosed.rate(), "requests/s"},
+		Metric{"bare_http_p50_ms" + sfx, percentile(bareClosed.lat, .50), "ms"},
+		Metric{"bare_http_p99_ms" + sfx, percentile(bareClosed.lat, .99), "ms"},
+		Metric{"bare_http_cpus_busy" + sfx, bareClosed.cores(), "CPUs"},
+		Metric{"bare_http_open_p50_ms", percentile(bareOpen.lat, .50), "ms"},
+		Metric{"bare_http_open_p99_ms", percentile(bareOpen.lat, .99), "ms"},
+		Metric{"bare_http_open_failures", float64(bareOpen.failures + bareOpen.unsent), "requests"},
+		Metric{"open_loop_send_lag_p99_ms", percentile(bareOpen.lag, .99), "ms"})
+	rep.Results = append(rep.Results,
+		Metric{"ingest_webhooks_per_s" + sfx, full.rate(), "webhooks/s"},
+		Metric{"ingest_p50_ms" + sfx, percentile(full.lat, .50), "ms"},
+		Metric{"ingest_p99_ms" + sfx, percentile(full.lat, .99), "ms"},
+		Metric{"ingest_cpus_busy" + sfx, full.cores(), "CPUs"},
+		Metric{"ingest_failures" + sfx, float64(full.failures), "webhooks"})
+	if r := bareClosed.rate(); r > 0 {
+		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_ratio" + sfx, full.rate() / r, "ratio"})
+	}
+	rep.Results = append(rep.Results,
+		Metric{"ingest_open_offered_per_s", float64(opts.Rate), "webhooks/s"},
+		Metric{"ingest_open_achieved_per_s", fullOpen.rate(), "webhooks/s"},
+		Metric{"ingest_open_p50_ms", percentile(fullOpen.lat, .50), "ms"},
+		Metric{"ingest_open_p99_ms", percentile(fullOpen.lat, .99), "ms"},
+		Metric{"ingest_open_max_ms", percentile(fullOpen.lat, 1), "ms"},
+		Metric{"ingest_open_failures", float64(fullOpen.failures), "webhooks"},
+		Metric{"ingest_open_unsent", float64(fullOpen.unsent), "webhooks"})
+
+	// Durability: close the archive, open it again from disk, and send a
+	// sample of what was acknowledged once more. Each must come back as a
+	// duplicate of records already there, adding none.
+	acked := len(full.acked) + len(fullOpen.acked)
+	stored := gw.app().Archive.Len()
+	if err := gw.reopen(ctx); err != nil {
+		return nil, err
+	}
+	reopened := gw.app().Archive.Len()
+	again := sample(append(pick(closed, full.acked), pick(open, fullOpen.acked)...), verifyLimit)
+	resent, err := phase(fmt.Sprintf("archive reopened with %d records; %d acknowledged deliveries again", reopened, len(again)), func() (loadResult, error) {
+		return closedLoop(ctx, gw.addr, again, c, time.Minute, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	added := gw.app().Archive.Len() - reopened
+	rep.Results = append(rep.Results,
+		Metric{"distinct_deliveries_sent", float64(len(full.acked) + full.failures + len(fullOpen.acked) + fullOpen.failures), "webhooks"},
+		Metric{"deliveries_acknowledged", float64(acked), "webhooks"},
+		Metric{"records_stored", float64(stored), "records"},
+		Metric{"records_after_reopen", float64(reopened), "records"},
+		Metric{"resent_after_reopen", float64(len(resent.acked)), "webhooks"},
+		Metric{"resent_found_stored", float64(gw.duplicates()), "events"},
+		Metric{"resent_new_records", float64(added), "records"})
+	rep.LoadAverage = loadAverage()
+
+	switch {
+	case uint64(acked) > reopened:
+		return rep, fmt.Errorf("durability: %d deliveries acknowledged but only %d records after reopening", acked, reopened)
+	case reopened != stored:
+		return rep, fmt.Errorf("durability: %d records before closing, %d after reopening", stored, reopened)
+	case resent.failures > 0 || added > 0:
+		return rep, fmt.Errorf("durability: acknowledged deliveries sent again after reopening: %d failed (%s), %d new records", resent.failures, resent.firstErr, added)
+	}
+	return rep, nil
+}
+
+// pick returns reqs[i] for each i in idx.
+func pick(reqs [][]byte, idx []int) [][]byte {
+	out := make([][]byte, len(idx))
+	for k, i := range idx {
+		out[k] = reqs[i]
+	}
+	return out
+}
+
+// sample returns up to n of reqs, spread evenly.
+func sample(reqs [][]byte, n int) [][]byte {
+	if len(reqs) <= n {
+		return reqs
+	}
+	out := make([][]byte, n)
+	for k := range out {
+		out[k] = reqs[k*len(reqs)/n]
+	}
+	return out
+}
+
+// gateway is the whole application behind a real http.Server on loopback.
+// The listener outlives the application so that it can be reopened on the
+// same data directory under the same public URL, which Twilio signatures
+// cover.
+type gateway struct {
+	cfg     config.Config
+	url     string // public_url: what the deliveries are signed for
+	addr    string
+	srv     *http.Server
+	current atomic.Pointer[opened]
+	cancel  context.CancelFunc
+}
+
+// opened is one opening of the application and its handler, built once.
+type opened struct {
+	app     *app.App
+	handler http.Handler
+}
+
+func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{addr: l.Addr().String(), url: "http://" + l.Addr().String()}
+	g.cfg = config.Default()
+	g.cfg.DataDir = dataDir
+	g.cfg.PublicURL = g.url
+	g.cfg.Channels = f.Channels(g.url)
+	if err := g.cfg.Validate(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := g.open(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	g.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.current.Load().handler.ServeHTTP(w, r)
+		})}
+	go g.srv.Serve(l) //nolint:errcheck // ends with Shutdown
+	return g, nil
+}
+
+func (g *gateway) open(ctx context.Context) error {
+	a, err := app.Open(ctx, app.Options{Config: g.cfg})
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	a.Start(sctx)
+	g.current.Store(&opened{app: a, handler: a.PublicHandler()})
+	g.cancel = cancel
+	return nil
+}
+
+func (g *gateway) app() *app.App { return g.current.Load().app }
+
+// reopen closes the archive and opens it again from disk; nothing may be
+// in flight.
+func (g *gateway) reopen(ctx context.Context) error {
+	g.cancel()
+	if err := g.app().Close(); err != nil {
+		return fmt.Errorf("close the archive: %w", err)
+	}
+	return g.open(ctx)
+}
+
+func (g *gateway) duplicates() uint64 {
+	var n uint64
+	for _, ch := range g.app().Gateway.Channels() {
+		n += ch.Duplicates
+	}
+	return n
+}
+
+func (g *gateway) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := g.srv.Shutdown(ctx)
+	g.cancel()
+	return errors.Join(err, g.app().Close())
+}

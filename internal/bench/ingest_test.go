@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"testing"
+	"time"
+)
+
+// TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges runs the whole
+// ingest benchmark at a toy scale. It checks the report's shape and the
+// durability bookkeeping, never how fast anything was: timings belong to
+// `onrecord bench ingest` on a quiet machine, not to a test.
+func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
+	rep, err := Ingest(t.Context(), IngestOptions{Dir: t.TempDir(), Duration: 300 * time.Millisecond,
+		Rate: 200, Clients: 4, Deliveries: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fdatasync_4k_p50_ms", "fdatasync_4k_p99_ms", "bare_http_per_s_4c", "bare_http_p99_ms_4c",
+		"bare_http_cpus_busy_4c", "bare_http_open_p99_ms", "bare_http_open_failures", "open_loop_send_lag_p99_ms"} {
+		if _, ok := value(rep.Limits, name); !ok {
+			t.Errorf("limit %s missing", name)
+		}
+	}
+	for _, name := range []string{"ingest_webhooks_per_s_4c", "ingest_p50_ms_4c", "ingest_p99_ms_4c", "ingest_cpus_busy_4c",
+		"ingest_vs_bare_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
+		"distinct_deliveries_sent", "records_stored", "resent_found_stored"} {
+		if _, ok := value(rep.Results, name); !ok {
+			t.Errorf("result %s missing", name)
+		}
+	}
+	for _, name := range []string{"ingest_failures_4c", "ingest_open_failures", "ingest_open_unsent", "resent_new_records"} {
+		if v, ok := value(rep.Results, name); !ok || v != 0 {
+			t.Errorf("%s = %v (reported: %v), want 0", name, v, ok)
+		}
+	}
+	if v, _ := value(rep.Limits, "bare_http_open_failures"); v != 0 {
+		t.Errorf("the bare handler failed %v requests", v)
+	}
+	acked, _ := value(rep.Results, "deliveries_acknowledged")
+	sent, _ := value(rep.Results, "distinct_deliveries_sent")
+	stored, _ := value(rep.Results, "records_stored")
+	reopened, _ := value(rep.Results, "records_after_reopen")
+	resent, _ := value(rep.Results, "resent_after_reopen")
+	if acked == 0 || acked != sent {
+		t.Errorf("%v of %v distinct deliveries acknowledged", acked, sent)
+	}
+	// Every workload delivery yields at least one new event.
+	if acked > stored || stored != reopened {
+		t.Errorf("%v acknowledged, %v records stored, %v after reopening", acked, stored, reopened)
+	}
+	if resent == 0 || resent > acked {
+		t.Errorf("%v deliveries sent again after reopening, of %v acknowledged", resent, acked)
+	}
+	if rep.Clients != 4 || rep.OfferedRate != 200 || rep.MaxBatchDelay == "" || rep.CPUs == 0 {
+		t.Errorf("parameters not reported: %+v", rep)
+	}
+}
+
+func value(ms []Metric, name string) (float64, bool) {
+	for _, m := range ms {
+		if m.Name == name {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
