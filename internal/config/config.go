@@ -67,6 +67,31 @@ type Config struct {
 	APITokens []string `toml:"api_tokens"`
 
 	Channels []Channel `toml:"channel"`
+
+	// Governance.
+	// Organisation names the organisation in consent notices.
+	Organisation string `toml:"organisation"`
+	// ScimToken is the bearer token of /scim/v2 (env:NAME, file:PATH or a
+	// value); empty disables SCIM.
+	ScimToken string `toml:"scim_token"`
+	// PolicyDir holds the policy YAML files; empty means the built-in
+	// starter pack.
+	PolicyDir string `toml:"policy_dir"`
+	// ConsentTTL is how long a consent request waits for an answer.
+	ConsentTTL string `toml:"consent_ttl"`
+	// FallbackAdminRole receives group administration from a departing
+	// admin who has no active manager.
+	FallbackAdminRole string `toml:"fallback_admin_role"`
+	// Roles carry channel entitlements.
+	Roles []Role `toml:"role"`
+}
+
+// Role is one [[role]] block: the channels a role may use and on which it
+// may create groups.
+type Role struct {
+	Name         string   `toml:"name"`
+	Channels     []string `toml:"channels"`
+	CreateGroups []string `toml:"create_groups"`
 }
 
 // Channel is one [[channel]] block. Secret fields take a value, env:NAME or
@@ -111,6 +136,7 @@ var scalarKeys = []string{
 	"data_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
 	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout",
+	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
 }
 
 // Default returns the embedded defaults.
@@ -231,6 +257,16 @@ func (c *Config) set(key, v, source string) error {
 		c.MaxMediaBytes = v
 	case "media_timeout":
 		c.MediaTimeout = v
+	case "organisation":
+		c.Organisation = v
+	case "scim_token":
+		c.ScimToken = v
+	case "policy_dir":
+		c.PolicyDir = v
+	case "consent_ttl":
+		c.ConsentTTL = v
+	case "fallback_admin_role":
+		c.FallbackAdminRole = v
 	default:
 		return fmt.Errorf("%s: unknown key %q", source, key)
 	}
@@ -330,6 +366,31 @@ func (c *Config) Validate() error {
 		} else if len(v) < 24 {
 			bad(fmt.Sprintf("api_tokens[%d]", i), "is %d characters; use at least 24 random characters (openssl rand -hex 24)", len(v))
 		}
+	}
+	if c.ScimToken != "" {
+		if v, err := ResolveSecret(c.ScimToken); err != nil {
+			bad("scim_token", "%v", err)
+		} else if len(v) < 24 {
+			bad("scim_token", "is %d characters; use at least 24 random characters (openssl rand -hex 24)", len(v))
+		}
+	}
+	if d, err := time.ParseDuration(c.ConsentTTL); err != nil || d < time.Minute {
+		bad("consent_ttl", "%q must be a duration of at least 1m (e.g. 168h)", c.ConsentTTL)
+	}
+	if c.PolicyDir != "" {
+		if fi, err := os.Stat(c.PolicyDir); err != nil || !fi.IsDir() {
+			bad("policy_dir", "%q must be a directory of policy YAML files", c.PolicyDir)
+		}
+	}
+	roles := map[string]bool{}
+	for i, r := range c.Roles {
+		if !classNameRE.MatchString(r.Name) {
+			bad(fmt.Sprintf("role[%d].name", i), "%q must match [a-z0-9_-]{1,64}", r.Name)
+		}
+		if roles[r.Name] {
+			bad(fmt.Sprintf("role %q", r.Name), "is defined twice")
+		}
+		roles[r.Name] = true
 	}
 	names := map[string]bool{}
 	for i := range c.Channels {

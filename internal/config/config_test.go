@@ -144,3 +144,21 @@ func TestLoad_Channels(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_Governance(t *testing.T) {
+	t.Setenv("ONRECORD_TEST_SCIM", "0123456789abcdef0123456789abcdef")
+	noEnv := func(string) (string, bool) { return "", false }
+	c, err := (&Loader{File: "testdata/governance.toml", Env: noEnv}).Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Organisation != "Harbor & Finch" || len(c.Roles) != 1 || c.Roles[0].CreateGroups[0] != "wa" || c.ConsentTTL != "72h" {
+		t.Fatalf("governance = %+v", c)
+	}
+	_, err = (&Loader{File: "testdata/governance_bad.toml", Env: noEnv}).Load(nil)
+	for _, want := range []string{"scim_token: is 5 characters", `consent_ttl: "soon"`, `policy_dir: "testdata/no-such-dir"`, `role "advisor": is defined twice`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
