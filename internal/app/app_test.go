@@ -15,6 +15,8 @@ import (
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/policy"
+	"github.com/onrecord/onrecord/internal/policy/starter"
 	"github.com/onrecord/onrecord/internal/sim"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
@@ -364,4 +366,36 @@ func TestOutboundThroughEverySimulator(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token: HTTP %d", resp.StatusCode)
 	}
+}
+
+// TestWorkloadCarriesWhatPoliciesFlag checks that the simulators' traffic,
+// which `onrecord demo` shows, includes messages the starter policies flag.
+func TestWorkloadCarriesWhatPoliciesFlag(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
+	for _, d := range h.fleet.Workload(h.public, 11, 600) {
+		if code, body := h.send(t, d); code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %s", d.Kind, code, body)
+		}
+	}
+	set, err := policy.Compile(starter.Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPolicy := map[string]int{}
+	for _, ev := range h.events(t) {
+		if ev.Kind != onrecord.KindMessage || ev.Body == "" {
+			continue
+		}
+		d, err := set.Evaluate(t.Context(), policy.Input{Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range d.Matches {
+			byPolicy[m.Policy]++
+		}
+	}
+	if len(byPolicy) < 4 {
+		t.Fatalf("starter policies fired on the workload: %v", byPolicy)
+	}
+	t.Logf("policy matches in 600 deliveries: %v", byPolicy)
 }

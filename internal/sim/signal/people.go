@@ -84,6 +84,7 @@ var clientTexts = []string{
 	"Please don't sell the Microsoft position before year end.",
 	"Who should I call about the margin notice I received?",
 	"Love the new portfolio dashboard 👍",
+	"Heard from the CFO the merger is still confidential, should I buy before the announcement?",
 }
 
 var employeeTexts = []string{
@@ -97,6 +98,7 @@ var employeeTexts = []string{
 	"I've flagged this for our tax specialist, Sam Whitaker.",
 	"Good morning! Markets opened flat; nothing needed from you today.",
 	"Confirmed, no trades on that position without your instruction.",
+	"It's risk free, you can't lose on this one.",
 }
 
 func strp(s string) *string {

@@ -20,6 +20,7 @@ var (
 		"Thanks, received. 👍",
 		"Let's discuss the muni exposure on our next call.",
 		"Jonas here from the café – will call after lunch.",
+		"Keep this between us: the deal is not public yet.",
 	}
 	staffLines = []string{
 		"Confirmed, the order is working. I will send the fill shortly.",
@@ -30,6 +31,7 @@ var (
 		"Noted. I have flagged this for the investment committee.",
 		"Market is closed for the holiday on Monday.",
 		"Your quarterly review is booked for Thursday.",
+		"Let's take this offline, call my cell.",
 	}
 	emojis = []string{"+1", "white_check_mark", "eyes", "pray", "moneybag", "heavy_check_mark"}
 )

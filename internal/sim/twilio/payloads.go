@@ -47,6 +47,8 @@ var inboundTexts = []string{
 	"Merci, bien reçu 👍",
 	"My daughter will drop off the notarised POA at the branch tomorrow.",
 	"Can you send me the wiring instructions again? Lost the email.",
+	"This is unacceptable, I want to file a complaint about the fees.",
+	"My SSN is 123-45-6789 if you need it for the form.",
 }
 
 var outboundTexts = []string{
@@ -57,6 +59,7 @@ var outboundTexts = []string{
 	"We received the signed transfer form, thank you.",
 	"Travel notice added for Portugal, 3–17 May.",
 	"Reminder: your quarterly statement is ready in online banking.",
+	"Better signal me on my personal phone tonight, not here.",
 }
 
 var captions = []string{"Signed transfer form", "Photo of the cheque, front and back", "Updated W-9", "", "Closing disclosure p.1-2"}

@@ -69,6 +69,8 @@ var clientLines = []string{
 	"¿Podría enviarme el extracto de la cuenta terminada en %d?",
 	"Merci pour l'appel — je confirme l'ordre de %d titres.",
 	"Bitte bestätigen Sie die Überweisung über %d €.",
+	"I never authorized the sale of %d shares. I want my money back.",
+	"Just text me on my personal number, it's easier than this app. Ref %d.",
 }
 
 var staffLines = []string{
@@ -76,6 +78,7 @@ var staffLines = []string{
 	"Thanks %s. %s from Harbor Point: I've sent the documents to compliance for review.",
 	"%s, this is %s. The transfer settled this morning.",
 	"Good afternoon %s — %s here. Can you call me when you have five minutes?",
+	"%s, honestly this one is a guaranteed return — %s will call you with details.",
 }
 
 var emojis = []string{"👍", "🙏", "✅", "❤️", "😂", "😮"}
