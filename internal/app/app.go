@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/onrecord/onrecord/internal/archive"
@@ -18,6 +19,7 @@ import (
 	"github.com/onrecord/onrecord/internal/connector"
 	"github.com/onrecord/onrecord/internal/fetch"
 	"github.com/onrecord/onrecord/internal/ingest"
+	"github.com/onrecord/onrecord/internal/scim"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,12 +27,14 @@ import (
 
 // App is a running onrecord.
 type App struct {
-	Config   config.Config
-	Archive  *archive.Archive
-	Gateway  *ingest.Gateway
-	registry *prometheus.Registry
-	tokens   *ingest.Tokens
-	log      *slog.Logger
+	Config  config.Config
+	Archive *archive.Archive
+	Gateway *ingest.Gateway
+	// Governance is the directory, contacts and policies.
+	Governance *Governance
+	registry   *prometheus.Registry
+	tokens     *ingest.Tokens
+	log        *slog.Logger
 }
 
 // Options configure Open.
@@ -72,6 +76,11 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	gov, err := openGovernance(ctx, cfg, a, log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	var tokens []string
 	for _, t := range cfg.APITokens {
 		v, err := config.ResolveSecret(t)
@@ -81,7 +90,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		}
 		tokens = append(tokens, v)
 	}
-	return &App{Config: cfg, Archive: a, Gateway: g, registry: reg, tokens: ingest.NewTokens(tokens), log: log}, nil
+	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: ingest.NewTokens(tokens), log: log}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -150,6 +159,11 @@ func (a *App) PublicHandler() http.Handler {
 	mux.Handle("/log/", a.Archive.Ledger().Handler())
 	a.Gateway.Register(mux)
 	a.Gateway.RegisterAPI(mux, a.tokens)
+	if a.Config.ScimToken != "" {
+		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
+		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"
+		scim.New(a.Governance.Directory, tok, base, a.log).Register(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -170,7 +184,10 @@ func (a *App) AdminHandler() http.Handler {
 }
 
 // Start starts background work (event streams).
-func (a *App) Start(ctx context.Context) { a.Gateway.RunStreams(ctx) }
+func (a *App) Start(ctx context.Context) {
+	a.Gateway.RunStreams(ctx)
+	a.Governance.run(ctx)
+}
 
 // Close closes the archive (after the listeners have drained).
 func (a *App) Close() error { return a.Archive.Close() }

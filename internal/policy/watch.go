@@ -25,6 +25,14 @@ func NewEngine(dir string) (*Engine, error) {
 	return e, nil
 }
 
+// NewStaticEngine serves one set that never reloads (the built-in
+// starter pack).
+func NewStaticEngine(s *Set) *Engine {
+	e := &Engine{}
+	e.cur.Store(s)
+	return e
+}
+
 // Active is the set in force.
 func (e *Engine) Active() *Set { return e.cur.Load() }
 
@@ -37,6 +45,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 // active and changed is true; if it is not valid, err says why and the
 // active set stays.
 func (e *Engine) Reload() (changed bool, err error) {
+	if e.dir == "" {
+		return false, nil
+	}
 	s, err := LoadDir(e.dir)
 	if err != nil {
 		return false, err

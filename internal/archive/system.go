@@ -1,0 +1,86 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/crypt"
+	"github.com/onrecord/onrecord/record"
+)
+
+// SystemChannel is the channel name of onrecord's own records: directory
+// and contact changes, consent steps, policy changes, accesses.
+const SystemChannel = "onrecord"
+
+// AppendSystem records one of onrecord's own events (a directory change,
+// a consent step, a new policy set) under the permanent system class, with
+// the same idempotency as captured events: the same ProviderID and content
+// is stored once. The event's Channel is set to SystemChannel.
+func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result, error) {
+	ev.Channel = SystemChannel
+	ev.RetentionClass = config.SystemClass
+	if err := ev.Validate(); err != nil {
+		return Result{}, &onrecord.Error{Code: onrecord.EINVALID, Message: "invalid system event", Err: err}
+	}
+	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
+	content, err := a.contentHash(ev)
+	if err != nil {
+		return Result{}, err
+	}
+	key := dupKey(idem, content)
+	if v, ok := a.seen.Load(key); ok {
+		p := v.(*pending)
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+		if p.err == nil {
+			return Result{Seq: p.seq, Duplicate: true}, nil
+		}
+	}
+	p := &pending{done: make(chan struct{})}
+	a.seen.Store(key, p)
+	res, err := a.appendNew(ctx, ev, config.SystemClass, idem, content)
+	p.seq, p.err = res.Seq, err
+	if err != nil {
+		a.seen.Delete(key)
+	}
+	close(p.done)
+	return res, err
+}
+
+// ReplaySystem calls fn with every system event in journal order: how the
+// directory, contacts and policy history are rebuilt at start. Only records
+// in system buckets are decrypted.
+func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) error {
+	err := a.journal.Scan(0, func(seq uint64, data []byte) error {
+		env, err := record.Unmarshal(data)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		if env.Kind != record.KindEvent {
+			return nil
+		}
+		class, _, err := crypt.ParseBucket(env.Bucket)
+		if err != nil || class != config.SystemClass {
+			return nil
+		}
+		pt, err := a.sealer.Open(env)
+		if err != nil {
+			return fmt.Errorf("open system record %d: %w", seq, err)
+		}
+		var ev onrecord.Event
+		if err := json.Unmarshal(pt, &ev); err != nil {
+			return fmt.Errorf("system record %d: %w", seq, err)
+		}
+		return fn(seq, &ev)
+	})
+	if err != nil {
+		return fmt.Errorf("replay system records: %w", err)
+	}
+	return nil
+}
