@@ -28,3 +28,30 @@ func TestCLI_PolicyCheckAndTest(t *testing.T) {
 		t.Fatalf("broken policy: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestCLI_UsersImportAndList(t *testing.T) {
+	dir := t.TempDir()
+	csv, _ := filepath.Abs("testdata/people.csv")
+	r := run(t, dir, nil, "users", "import", csv)
+	if r.code != 0 || !strings.Contains(r.stdout, "2 people imported") {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, dir, nil, "users", "list", "--json")
+	var people []struct {
+		UserName   string `json:"user_name"`
+		Manager    string `json:"manager"`
+		ID         string `json:"id"`
+		Identities []struct{ Channel, Address string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &people); err != nil || len(people) != 2 {
+		t.Fatalf("list: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	if people[1].UserName != "maria.chen@hf.example" || people[1].Manager != people[0].ID || len(people[1].Identities) != 2 {
+		t.Fatalf("people: %+v", people)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("user_name,identities\nx@example.com,whatsapp\n"), 0o600)
+	if r := run(t, dir, nil, "users", "import", bad); r.code != 1 || !strings.Contains(r.stderr, "line 2: identity") {
+		t.Fatalf("bad import: %d %s", r.code, r.stderr)
+	}
+}
