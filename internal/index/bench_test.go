@@ -1,0 +1,139 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/onrecord/onrecord"
+)
+
+// corpus makes n events with a Zipf word distribution, so some words are
+// in most messages and most words in few, as in real chat.
+func corpus(n int) []Entry {
+	r := rand.New(rand.NewPCG(1, 2))
+	common := []string{"the", "to", "and", "a", "you", "i", "is", "it", "for", "on", "we", "can", "please", "call",
+		"meeting", "client", "trade", "wire", "funds", "account", "invoice", "today", "tomorrow", "thanks", "ok"}
+	vocab := slices.Clone(common)
+	for i := range 5000 {
+		vocab = append(vocab, fmt.Sprintf("w%x%s", i, string(rune('a'+i%26))))
+	}
+	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
+	channels := []string{"whatsapp", "slack", "twilio", "telegram", "email"}
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	entries := make([]Entry, n)
+	for i := range entries {
+		words := make([]string, 6+r.IntN(25))
+		for j := range words {
+			words[j] = vocab[zipf.Uint64()]
+		}
+		sender := r.IntN(300)
+		ev := &onrecord.Event{
+			ID: fmt.Sprintf("%016x", i), Channel: channels[i%len(channels)], Kind: onrecord.KindMessage,
+			ProviderID: fmt.Sprintf("p%d", i), Conversation: fmt.Sprintf("conv%d", r.IntN(2000)),
+			Direction: onrecord.Inbound, Sender: onrecord.Party{ID: fmt.Sprintf("1555%07d", sender), Name: fmt.Sprintf("Person %d", sender)},
+			Recipients: []onrecord.Party{{ID: "15550109999", Name: "Desk Line"}},
+			SentAt:     base.Add(time.Duration(i) * 37 * time.Second),
+			Body:       joinWords(words),
+		}
+		if i%2 == 0 {
+			ev.Direction = onrecord.Outbound
+		}
+		if i%20 == 0 {
+			ev.Attachments = []onrecord.Attachment{{Name: fmt.Sprintf("%s-%d.pdf", words[0], i), ContentType: "application/pdf"}}
+		}
+		entries[i] = Entry{Seq: uint64(i + 1), Event: ev}
+	}
+	return entries
+}
+
+func joinWords(w []string) string {
+	n := 0
+	for _, s := range w {
+		n += len(s) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, s := range w {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+const benchEvents = 50_000
+
+// BenchmarkIndexAdd indexes 50,000 events per iteration into a fresh
+// encrypted index, in batches of BatchSize.
+func BenchmarkIndexAdd(b *testing.B) {
+	entries := corpus(benchEvents)
+	b.ResetTimer()
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		ix, err := Open(b.TempDir(), testKey(3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < len(entries); i += BatchSize {
+			if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		ix.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*len(entries))/total.Seconds(), "events/s")
+	b.ReportMetric(float64(runtime.NumCPU()), "cpus")
+}
+
+// BenchmarkSearch measures one search (count capped at 1000 plus the top
+// 20) on a 50,000-event index.
+func BenchmarkSearch(b *testing.B) {
+	ix, err := Open(b.TempDir(), testKey(3))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	entries := corpus(benchEvents)
+	for i := 0; i < len(entries); i += BatchSize {
+		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name, query string
+		order       Order
+	}{
+		{"two-term-AND", "wire funds", Newest},
+		{"phrase", `"please call"`, Newest},
+		{"rare-word", "w3e8c", Newest},
+		{"broad", "the", Newest},
+		{"broad-relevance", "the", Relevance},
+		{"prefix", "w1a*", Newest},
+		{"OR-NOT", "(wire OR trade) -client", Newest},
+		{"field-and-text", "from:15550000042 invoice", Newest},
+		{"metadata-only", "channel:slack direction:outbound", Newest},
+		{"date-range", "after:2024-01-05 before:2024-01-06", Newest},
+	} {
+		q := mustParse(b, bc.query, nil)
+		b.Run(bc.name, func(b *testing.B) {
+			var res Results
+			for b.Loop() {
+				res, err = ix.Search(b.Context(), q, SearchOptions{Order: bc.order})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(res.Count), "hits")
+		})
+	}
+}

@@ -1,0 +1,263 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/search"
+)
+
+// Order is the order of search results.
+type Order int
+
+const (
+	// Newest puts the most recently sent events first (the default).
+	Newest Order = iota
+	// Relevance puts the best full-text matches first (BM25, body
+	// weighted over names and file names), newest first among equals. A
+	// query without words has no relevance and comes newest first.
+	Relevance
+)
+
+// Defaults and bounds of SearchOptions.
+const (
+	DefaultLimit    = 20
+	MaxLimit        = 1000
+	DefaultCountCap = 1000
+	snippetTokens   = 16
+	previewRunes    = 160
+)
+
+// SearchOptions say which page of results to return and how.
+type SearchOptions struct {
+	Order  Order
+	Limit  int // DefaultLimit when 0, at most MaxLimit
+	Offset int
+	// CountCap is where counting stops; Results then says "more than"
+	// (DefaultCountCap when 0).
+	CountCap int
+	// Custodian resolves a custodian: name to the participant ids the
+	// person uses on every channel. Without it, custodian: queries fail
+	// with ErrNoCustodians.
+	Custodian func(ctx context.Context, name string) (ids []string, err error)
+}
+
+// Results is one page of a search.
+type Results struct {
+	Hits []Hit
+	// Count is how many events match, up to the cap; Capped says there
+	// are more than Count.
+	Count  int
+	Capped bool
+}
+
+// CountText says the count as a person reads it: "3", "more than 1000".
+func (r Results) CountText() string {
+	if r.Capped {
+		return "more than " + strconv.Itoa(r.Count)
+	}
+	return strconv.Itoa(r.Count)
+}
+
+// Hit is one matching event.
+type Hit struct {
+	Seq           uint64
+	ID            string
+	Channel       string
+	Kind          onrecord.EventKind
+	Conversation  string
+	GroupName     string
+	Direction     onrecord.Direction
+	Sender        onrecord.Party
+	SentAt        time.Time
+	HasAttachment bool
+	Target        string
+	// Snippet is the best-matching stretch of the text, split where
+	// matched words begin and end; without words in the query it is the
+	// start of the body. Renderers escape every fragment.
+	Snippet []Fragment
+	// Score is the BM25 relevance (lower is better), when ordering by
+	// relevance.
+	Score float64
+}
+
+// Fragment is a piece of a snippet; Match marks a piece the query matched.
+type Fragment struct {
+	Text  string
+	Match bool
+}
+
+// The marks SQLite puts around matches in snippets: private-use
+// characters that ftsText keeps out of indexed text.
+const (
+	markOpen  = "\uE000"
+	markClose = "\uE001"
+)
+
+const hitColumns = `e.seq, e.record_id, e.channel, e.kind, e.conversation, e.group_name, e.direction,
+	e.sender_id, e.sender_name, e.sent_at, e.has_attachment, e.target`
+
+// Search runs q. A query that the index cannot answer (custodian: without
+// a resolver) fails before touching the data; errors from a cancelled ctx
+// are returned as they are.
+func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions) (Results, error) {
+	if opts.Limit < 0 || opts.Offset < 0 || opts.CountCap < 0 {
+		return Results{}, fmt.Errorf("search: limit, offset and count cap must not be negative")
+	}
+	limit := opts.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	countCap := opts.CountCap
+	if countCap == 0 {
+		countCap = DefaultCountCap
+	}
+	c := &compiler{ctx: ctx, q: q, custodian: opts.Custodian}
+	p, err := c.plan()
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+
+	var from, score string
+	var where []string
+	var args []any
+	if p.match != "" {
+		from = "fts JOIN events e ON e.seq = fts.rowid"
+		score = "bm25(fts, 1.0, 0.5, 0.5, 0.5)"
+		where = append(where, "fts MATCH ?")
+		args = append(args, p.match)
+	} else {
+		from = "events e"
+		score = "0"
+	}
+	where = append(where, p.where...)
+	args = append(args, p.args...)
+	cond := "1"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	innerOrder, outerOrder := "e.sent_at DESC, e.seq DESC", "h.sent_at DESC, h.seq DESC"
+	if opts.Order == Relevance && p.match != "" {
+		innerOrder, outerOrder = "score, "+innerOrder, "h.score, "+outerOrder
+	} else {
+		score = "0" // not needed: skip computing it for every match
+	}
+
+	var res Results
+	countSQL := "SELECT count(*) FROM (SELECT 1 FROM " + from + " WHERE " + cond + " LIMIT ?)"
+	if err := ix.db.QueryRowContext(ctx, countSQL, append(args[:len(args):len(args)], countCap+1)...).Scan(&res.Count); err != nil {
+		return Results{}, fmt.Errorf("search %q: count: %w", q.String(), err)
+	}
+	if res.Count > countCap {
+		res.Count, res.Capped = countCap, true
+	}
+
+	// The page is chosen first with only the columns it is sorted by, so
+	// a broad query sorts narrow rows; the hits' other columns and their
+	// snippets are read for the page alone.
+	pageSQL := "SELECT " + hitColumns + ", h.score FROM (SELECT e.seq AS seq, e.sent_at AS sent_at, " + score +
+		" AS score FROM " + from + " WHERE " + cond + " ORDER BY " + innerOrder + " LIMIT ? OFFSET ?) h " +
+		"JOIN events e ON e.seq = h.seq ORDER BY " + outerOrder
+	rows, err := ix.db.QueryContext(ctx, pageSQL, append(args, limit, opts.Offset)...)
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h Hit
+		var seq, sentAt int64
+		var kind, dir string
+		if err := rows.Scan(&seq, &h.ID, &h.Channel, &kind, &h.Conversation, &h.GroupName, &dir,
+			&h.Sender.ID, &h.Sender.Name, &sentAt, &h.HasAttachment, &h.Target, &h.Score); err != nil {
+			return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
+		}
+		h.Seq, h.Kind, h.Direction = uint64(seq), onrecord.EventKind(kind), onrecord.Direction(dir)
+		h.SentAt = time.Unix(0, sentAt).UTC()
+		res.Hits = append(res.Hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+	rows.Close()
+	for i := range res.Hits {
+		if res.Hits[i].Snippet, err = ix.snippet(ctx, p.match, res.Hits[i].Seq); err != nil {
+			return Results{}, fmt.Errorf("search %q: snippet: %w", q.String(), err)
+		}
+	}
+	return res, nil
+}
+
+// snippet is the best stretch of an event's text for match, or the start
+// of its body when the query has no words.
+func (ix *Index) snippet(ctx context.Context, match string, seq uint64) ([]Fragment, error) {
+	var text *string
+	var err error
+	if match != "" {
+		err = ix.db.QueryRowContext(ctx, fmt.Sprintf("SELECT snippet(fts, -1, '%s', '%s', '…', %d) FROM fts WHERE fts MATCH ? AND rowid = ?",
+			markOpen, markClose, snippetTokens), match, int64(seq)).Scan(&text)
+	} else {
+		err = ix.db.QueryRowContext(ctx, fmt.Sprintf("SELECT substr(body, 1, %d) FROM fts WHERE rowid = ?", previewRunes+1),
+			int64(seq)).Scan(&text)
+	}
+	if err != nil || text == nil {
+		return nil, err
+	}
+	if match != "" {
+		return fragments(*text), nil
+	}
+	return preview(*text), nil
+}
+
+// fragments splits a snippet at SQLite's match marks.
+func fragments(s string) []Fragment {
+	var out []Fragment
+	for s != "" {
+		i := strings.Index(s, markOpen)
+		if i < 0 {
+			out = append(out, Fragment{Text: s})
+			break
+		}
+		if i > 0 {
+			out = append(out, Fragment{Text: s[:i]})
+		}
+		s = s[i+len(markOpen):]
+		j := strings.Index(s, markClose)
+		if j < 0 {
+			j = len(s)
+		}
+		out = append(out, Fragment{Text: s[:j], Match: true})
+		s = strings.TrimPrefix(s[j:], markClose)
+	}
+	return out
+}
+
+// preview is the start of a body, cut at a word when it is long.
+func preview(s string) []Fragment {
+	if s == "" {
+		return nil
+	}
+	if utf8.RuneCountInString(s) > previewRunes {
+		cut := 0
+		for range previewRunes {
+			_, n := utf8.DecodeRuneInString(s[cut:])
+			cut += n
+		}
+		s = s[:cut]
+		if i := strings.LastIndexFunc(s, unicode.IsSpace); i > previewRunes/2 {
+			s = s[:i]
+		}
+		s += "…"
+	}
+	return []Fragment{{Text: s}}
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+}
