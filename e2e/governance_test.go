@@ -55,3 +55,40 @@ func TestCLI_UsersImportAndList(t *testing.T) {
 		t.Fatalf("bad import: %d %s", r.code, r.stderr)
 	}
 }
+
+func TestCLI_SearchIndexesAndRecordsTheSearch(t *testing.T) {
+	dir := t.TempDir()
+	events, _ := filepath.Abs("testdata/events.jsonl")
+	// The file has two bad lines on purpose (exit 1); the rest is imported.
+	if r := run(t, dir, nil, "import", "--format", "jsonl", events); r.code > 1 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	r := run(t, dir, nil, "search", "--json", "kind:message")
+	var out struct {
+		Count string `json:"count"`
+		Hits  []struct {
+			Kind string `json:"kind"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 0 || len(out.Hits) == 0 {
+		t.Fatalf("search: %v %d\n%s%s", err, r.code, r.stdout, r.stderr)
+	}
+	// The search itself is on the record.
+	v := run(t, dir, nil, "verify", "--json")
+	if !strings.Contains(v.stdout, `"onrecord": 1`) {
+		t.Fatalf("search not recorded:\n%s", v.stdout)
+	}
+	if r := run(t, dir, nil, "search", "from:"); r.code != 2 || !strings.Contains(r.stderr, "column") {
+		t.Fatalf("bad query: %d %s", r.code, r.stderr)
+	}
+	// Nothing readable lands in the index files.
+	filepath.WalkDir(filepath.Join(dir, "onrecord-data", "index"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			if strings.Contains(string(b), "SQLite format") {
+				t.Errorf("%s is a plaintext SQLite file", p)
+			}
+		}
+		return nil
+	})
+}

@@ -84,3 +84,11 @@ func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) er
 	}
 	return nil
 }
+
+// IndexKey is the key of the search index's encrypted files, derived from
+// the archive's KEK-wrapped secret so that the index needs no key of its
+// own and is unreadable without the key file.
+func (a *Archive) IndexKey() []byte {
+	k := a.keyedHash("search index key v1", nil)
+	return k[:]
+}

@@ -44,6 +44,7 @@ func commands() []command {
 		{"import", "import canonical events (--format jsonl FILE)", (*Main).importCmd},
 		{"verify", "audit the whole data directory offline", (*Main).verify},
 		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},
+		{"search", "search the archive (brings the encrypted index up to date first)", (*Main).search},
 		{"users", "list the directory, or import people from CSV", (*Main).users},
 		{"policy", "check the policies, or test a message against them", (*Main).policy},
 		{"hold", "create, release or list legal holds", (*Main).hold},
