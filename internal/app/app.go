@@ -68,19 +68,21 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_log_size", Help: "Leaves in the Merkle log."},
 			func() float64 { return float64(a.Ledger().Size()) }),
 	)
-	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
-	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
-	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
-		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, Registerer: reg, Logger: log})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
 	gov, err := openGovernance(ctx, cfg, a, log)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
+	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
+	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
+		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, Registerer: reg, Logger: log,
+		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	gov.Contacts.SetSender(consentSender{g})
 	var tokens []string
 	for _, t := range cfg.APITokens {
 		v, err := config.ResolveSecret(t)
@@ -159,6 +161,7 @@ func (a *App) PublicHandler() http.Handler {
 	mux.Handle("/log/", a.Archive.Ledger().Handler())
 	a.Gateway.Register(mux)
 	a.Gateway.RegisterAPI(mux, a.tokens)
+	mux.HandleFunc("POST /api/v1/contacts", a.addContact)
 	if a.Config.ScimToken != "" {
 		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
 		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"

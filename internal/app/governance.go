@@ -3,14 +3,17 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/meta"
 	"github.com/onrecord/onrecord/internal/policy"
 	"github.com/onrecord/onrecord/internal/policy/starter"
@@ -149,4 +152,177 @@ func (g *Governance) run(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// refusal is a gate refusal as the API answers it.
+type refusal struct{ r *policy.Refusal }
+
+func (e refusal) Error() string   { return e.r.Error() }
+func (e refusal) StatusCode() int { return http.StatusForbidden }
+func (e refusal) JSON() any {
+	return map[string]any{"error": "not sent: " + e.r.Message, "code": e.r.Code, "decision": e.r.Decision}
+}
+
+// outbound is the gateway's hook for POST /api/v1/messages. With roles
+// configured, the sender must be an entitled employee and the recipient a
+// consented contact; the policies apply either way. Every decision that
+// is not a plain allow is recorded, with the attempted message.
+func (g *Governance) outbound(enforce bool) func(ctx context.Context, from string, msg *onrecord.Event) (string, error) {
+	return func(ctx context.Context, from string, msg *onrecord.Event) (string, error) {
+		var d *policy.Decision
+		var err error
+		switch {
+		case enforce || from != "":
+			p, ok := g.Directory.Person(from)
+			if !ok {
+				for _, q := range g.Directory.People() {
+					if strings.EqualFold(q.UserName, from) {
+						p, ok = q, true
+					}
+				}
+			}
+			if !ok {
+				err = &policy.Refusal{Code: policy.NotInDirectory, Message: fmt.Sprintf("from %q is not an employee in the directory", from)}
+				break
+			}
+			for _, id := range p.Identities {
+				if id.Channel == msg.Channel {
+					msg.Sender = onrecord.Party{ID: id.Address, Name: p.Name()}
+				}
+			}
+			d, err = g.Gate.CheckSend(ctx, p.ID, msg)
+		default:
+			d, err = g.Policies.Evaluate(ctx, policy.Input{Event: msg})
+			if err == nil && (d.Action == policy.Block || d.Action == policy.RequireApproval) {
+				code := policy.PolicyBlocked
+				if d.Action == policy.RequireApproval {
+					code = policy.NeedsApproval
+				}
+				err = &policy.Refusal{Code: code, Message: d.Reason(), Decision: d}
+			}
+		}
+		var r *policy.Refusal
+		if errors.As(err, &r) {
+			if rerr := g.recordDecision(ctx, from, msg, d, r); rerr != nil {
+				return "", rerr
+			}
+			return "", refusal{r}
+		}
+		if err != nil {
+			return "", err
+		}
+		if d != nil && d.Action != policy.Allow {
+			if rerr := g.recordDecision(ctx, from, msg, d, nil); rerr != nil {
+				return "", rerr
+			}
+			msg.Meta = map[string]string{"policy_action": string(d.Action), "policy_version": d.Version}
+		}
+		if d != nil && d.Action == policy.Redact {
+			return d.Redacted, nil
+		}
+		return msg.Body, nil
+	}
+}
+
+// recordDecision records a policy or gate decision on an outbound message,
+// with the attempted message sealed alongside.
+func (g *Governance) recordDecision(ctx context.Context, from string, msg *onrecord.Event, d *policy.Decision, r *policy.Refusal) error {
+	action, reason := "", ""
+	if d != nil {
+		action, reason = string(d.Action), d.Reason()
+	}
+	if r != nil {
+		action, reason = "refused:"+r.Code, r.Message
+	}
+	raw, err := json.Marshal(map[string]any{"decision": d, "refusal": r, "attempted": msg})
+	if err != nil {
+		return err
+	}
+	ev := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "policy.decision", ProviderID: "decision:" + meta.NewID(),
+		Conversation: msg.Channel + ":" + msg.Conversation, Direction: onrecord.Outbound, Sender: onrecord.Party{ID: orDefault(from, "api")},
+		SentAt: time.Now().UTC(), Body: action + ": " + reason, Raw: raw, Meta: map[string]string{"action": action}}
+	_, err = g.archive.AppendSystem(ctx, ev)
+	return err
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// consentSender sends consent requests through the gateway's channels.
+type consentSender struct{ g *ingest.Gateway }
+
+func (s consentSender) SendConsent(ctx context.Context, channel, to, text string) error {
+	return s.g.SendText(ctx, channel, to, text)
+}
+
+// committed reads consent answers from inbound messages once they are on
+// the record.
+func (g *Governance) committed(ctx context.Context, ev *onrecord.Event) {
+	if ev.Kind != onrecord.KindMessage || ev.Direction != onrecord.Inbound {
+		return
+	}
+	reply := ev.Body
+	if reply == "" && ev.Meta != nil {
+		reply = ev.Meta["button_payload"]
+	}
+	if ct, ok, err := g.Contacts.Answer(ctx, ev.Channel, ev.Sender.ID, reply); err != nil {
+		g.log.Error("consent answer not recorded", "channel", ev.Channel, "err", err)
+	} else if ok {
+		g.log.Info("consent answered", "channel", ev.Channel, "state", ct.State)
+	}
+}
+
+// addContact is POST /api/v1/contacts: an employee adds an external
+// contact, which sends the one-time notice and consent request.
+func (a *App) addContact(w http.ResponseWriter, r *http.Request) {
+	writeJSON := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+	if !a.tokens.Valid(r) {
+		writeJSON(http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required (api_tokens)"})
+		return
+	}
+	var in struct {
+		From     string `json:"from"`
+		Channel  string `json:"channel"`
+		Address  string `json:"address"`
+		Name     string `json:"name"`
+		Language string `json:"language"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&in); err != nil {
+		writeJSON(http.StatusBadRequest, map[string]string{"error": "body must be JSON {from, channel, address, name, language}"})
+		return
+	}
+	var by onrecord.Person
+	found := false
+	for _, p := range a.Governance.Directory.People() {
+		if p.ID == in.From || strings.EqualFold(p.UserName, in.From) {
+			by, found = p, true
+		}
+	}
+	if !found || !by.Active {
+		writeJSON(http.StatusForbidden, map[string]string{"error": "from must be an active employee in the directory", "code": policy.NotInDirectory})
+		return
+	}
+	if r := a.Governance.Gate.Entitled(by, in.Channel); r != nil && len(a.Config.Roles) > 0 {
+		writeJSON(http.StatusForbidden, map[string]string{"error": r.Message, "code": r.Code})
+		return
+	}
+	ct, err := a.Governance.Contacts.Add(r.Context(), by, in.Channel, in.Address, in.Name, in.Language)
+	switch {
+	case onrecord.ErrorCode(err) == onrecord.EFORBIDDEN || onrecord.ErrorCode(err) == onrecord.EINVALID:
+		writeJSON(http.StatusConflict, map[string]any{"error": err.Error(), "contact": ct})
+	case err != nil && ct.ID == "":
+		writeJSON(http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+	case err != nil:
+		writeJSON(http.StatusAccepted, map[string]any{"warning": err.Error(), "contact": ct})
+	default:
+		writeJSON(http.StatusCreated, map[string]any{"contact": ct})
+	}
 }

@@ -1,15 +1,22 @@
 package app
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
 
 // TestDirectoryAndPoliciesSurviveRestart provisions a user over SCIM,
@@ -72,5 +79,108 @@ func TestDirectoryAndPoliciesSurviveRestart(t *testing.T) {
 	})
 	if len(sets) != 2 || !strings.Contains(sets[0], "action: block") || !strings.Contains(sets[1], "action: warn") {
 		t.Fatalf("policy records: %q", sets)
+	}
+}
+
+// TestConsentAndControlledOutboundThroughWhatsApp runs the consent flow
+// end to end through the WhatsApp simulator: an employee adds a contact,
+// the notice goes out through the provider, sending is refused until the
+// contact answers YES in a signed webhook, and a NO keeps it refused.
+func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
+	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	srv := httptest.NewUnstartedServer(nil)
+	public := "http://" + srv.Listener.Addr().String()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.PublicURL = public
+	cfg.Channels = f.Channels(public)
+	cfg.APITokens = []string{"api-token-0123456789abcdef01"}
+	cfg.Organisation = "Harbor & Finch"
+	cfg.Roles = []config.Role{{Name: "advisor", Channels: []string{fleet.WhatsApp}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(t.Context(), Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv.Config.Handler = a.PublicHandler()
+	srv.Start()
+	defer srv.Close()
+	if _, err := a.Governance.Directory.PutPerson(t.Context(), "test", onrecord.Person{UserName: "maria", DisplayName: "Maria Chen",
+		Role: "advisor", Active: true, Identities: []onrecord.Identity{{Channel: fleet.WhatsApp, Address: "15550100"}}}); err != nil {
+		t.Fatal(err)
+	}
+	api := func(path, body string) (int, string) {
+		req, _ := http.NewRequest("POST", public+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	send := func(to string) (int, string) {
+		return api("/api/v1/messages", `{"from":"maria","channel":"whatsapp","to":"`+to+`","body":"The transfer settled this morning."}`)
+	}
+	reply := func(from, text string) {
+		body := `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
+			`"metadata":{"display_phone_number":"15550100","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Client"},"wa_id":"` + from + `"}],` +
+			`"messages":[{"from":"` + from + `","id":"wamid.reply` + from + `","timestamp":"` + strconv.FormatInt(time.Now().Unix(), 10) + `","type":"text","text":{"body":"` + text + `"}}]}}]}]}`
+		mac := hmac.New(sha256.New, []byte(cfg.Channels[0].AppSecret))
+		mac.Write([]byte(body))
+		req, _ := http.NewRequest("POST", public+"/hooks/whatsapp", strings.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("reply webhook: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	const yes, no = "4915112345678", "4915112340000"
+	if code, body := send(yes); code != 403 || !strings.Contains(body, "contact_not_approved") {
+		t.Fatalf("send to an unknown contact: %d %s", code, body)
+	}
+	for _, n := range []string{yes, no} {
+		if code, body := api("/api/v1/contacts", `{"from":"maria","channel":"whatsapp","address":"`+n+`","name":"Client"}`); code != 201 {
+			t.Fatalf("add contact: %d %s", code, body)
+		}
+	}
+	if sent := f.WhatsApp.Sent(); len(sent) != 2 || !strings.Contains(sent[0].Body, "Harbor & Finch: Maria Chen would like") {
+		t.Fatalf("consent notices through the provider: %+v", sent)
+	}
+	if code, body := send(yes); code != 403 || !strings.Contains(body, "contact_not_consented") {
+		t.Fatalf("send before acceptance: %d %s", code, body)
+	}
+	reply(yes, "Yes")
+	reply(no, "NO")
+	if code, body := send(yes); code != 201 {
+		t.Fatalf("send after acceptance: %d %s", code, body)
+	}
+	if code, body := send(no); code != 403 || !strings.Contains(body, "declined") {
+		t.Fatalf("send after decline: %d %s", code, body)
+	}
+	if code, body := api("/api/v1/messages", `{"from":"maria","channel":"whatsapp","to":"`+yes+`","body":"Her SSN is 123-45-6789"}`); code != 403 || !strings.Contains(body, "policy_blocked") {
+		t.Fatalf("policy block: %d %s", code, body)
+	}
+	// Every step is on the record: requests, answers, decisions.
+	var subtypes []string
+	a.Archive.ReplaySystem(func(_ uint64, ev *onrecord.Event) error {
+		subtypes = append(subtypes, ev.Subtype)
+		return nil
+	})
+	joined := strings.Join(subtypes, ",")
+	for _, want := range []string{"directory.contact.put", "policy.decision"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no %s record in %v", want, subtypes)
+		}
 	}
 }

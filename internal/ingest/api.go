@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -68,6 +70,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // OutboundRequest is the body of POST /api/v1/messages.
 type OutboundRequest struct {
+	// From names the employee sending (directory id or user name); required
+	// when roles are configured, since governance needs to know who sends.
+	From        string                `json:"from,omitempty"`
 	Channel     string                `json:"channel"`
 	To          string                `json:"to"`
 	Body        string                `json:"body"`
@@ -108,6 +113,22 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 		Direction: onrecord.Outbound, Sender: onrecord.Party{ID: account}, Recipients: []onrecord.Party{{ID: in.To}},
 		SentAt: now, Body: in.Body, Attachments: in.Attachments, Subtype: "api", RetentionClass: ch.Retention,
 	}
+	if g.opts.Outbound != nil {
+		body, err := g.opts.Outbound(r.Context(), in.From, &msg)
+		if err != nil {
+			var refusal interface {
+				StatusCode() int
+				JSON() any
+			}
+			if errors.As(err, &refusal) {
+				writeJSON(w, refusal.StatusCode(), refusal.JSON())
+				return
+			}
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not sent: " + err.Error()})
+			return
+		}
+		msg.Body, in.Body = body, body
+	}
 	res, err := g.opts.Archive.Append(r.Context(), &msg)
 	if err != nil {
 		status := http.StatusServiceUnavailable
@@ -141,4 +162,16 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 		out["provider_message_id"] = pid
 		writeJSON(w, http.StatusCreated, out)
 	}
+}
+
+// SendText sends a text through a channel's provider API, outside the
+// message API: the consent request to a new contact, which the contact
+// registry records itself.
+func (g *Gateway) SendText(ctx context.Context, channel, to, body string) error {
+	ch := g.channels[channel]
+	if ch == nil {
+		return onrecord.Errorf(onrecord.ENOTFOUND, "no channel named %s", channel)
+	}
+	_, err := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: body})
+	return err
 }

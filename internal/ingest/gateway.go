@@ -45,6 +45,15 @@ type Options struct {
 	Registerer                  prometheus.Registerer
 	Logger                      *slog.Logger
 	Now                         func() time.Time
+	// Outbound, when set, decides on every message sent through the API
+	// before it is committed: who sends (the request's "from"), whether they
+	// may, and what the policies say. It returns the body to send (redacted
+	// or unchanged) or an error that refuses the message; a refusal that
+	// implements StatusCode() and JSON() is answered with them.
+	Outbound func(ctx context.Context, from string, msg *onrecord.Event) (body string, err error)
+	// Committed, when set, is called with every newly stored captured
+	// event after it is durable (consent answers are read from it).
+	Committed func(ctx context.Context, ev *onrecord.Event)
 }
 
 // Gateway receives deliveries and makes them durable before acknowledging.
@@ -258,6 +267,9 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 			ch.health.conflicts.Add(1)
 			g.log.Warn("ALERT conflict: provider id stored before with different content; both kept",
 				"channel", name, "kind", ev.Kind, "seq", res.Seq, "first_seq", res.ConflictWith)
+		}
+		if g.opts.Committed != nil {
+			g.opts.Committed(ctx, ev)
 		}
 		lag := now.Sub(ev.SentAt)
 		g.m.events.WithLabelValues(name, string(ev.Kind)).Inc()

@@ -100,6 +100,14 @@ func NewContacts(opts ContactOptions) *Contacts {
 	return &Contacts{opts: opts, byID: map[string]*Contact{}}
 }
 
+// SetSender sets where consent requests are sent (the gateway, which is
+// built after the registry).
+func (c *Contacts) SetSender(s ConsentSender) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opts.Sender = s
+}
+
 // ReplayContact applies a recorded contact change.
 func (c *Contacts) ReplayContact(ct Contact) {
 	c.mu.Lock()
