@@ -173,14 +173,7 @@ func (g *Governance) outbound(enforce bool) func(ctx context.Context, from strin
 		var err error
 		switch {
 		case enforce || from != "":
-			p, ok := g.Directory.Person(from)
-			if !ok {
-				for _, q := range g.Directory.People() {
-					if strings.EqualFold(q.UserName, from) {
-						p, ok = q, true
-					}
-				}
-			}
+			p, ok := g.Directory.Find(from)
 			if !ok {
 				err = &policy.Refusal{Code: policy.NotInDirectory, Message: fmt.Sprintf("from %q is not an employee in the directory", from)}
 				break
@@ -299,13 +292,7 @@ func (a *App) addContact(w http.ResponseWriter, r *http.Request) {
 		writeJSON(http.StatusBadRequest, map[string]string{"error": "body must be JSON {from, channel, address, name, language}"})
 		return
 	}
-	var by onrecord.Person
-	found := false
-	for _, p := range a.Governance.Directory.People() {
-		if p.ID == in.From || strings.EqualFold(p.UserName, in.From) {
-			by, found = p, true
-		}
-	}
+	by, found := a.Governance.Directory.Find(in.From)
 	if !found || !by.Active {
 		writeJSON(http.StatusForbidden, map[string]string{"error": "from must be an active employee in the directory", "code": policy.NotInDirectory})
 		return

@@ -625,6 +625,22 @@ func (a *Archive) Get(seq uint64) (*onrecord.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.openEvent(seq, b)
+}
+
+// Events calls fn with every record from seq from on, in one pass over the
+// journal: the event, or why record seq is not one (a hold, a disposal, a
+// disposed record). Reading record by record with Get would re-read each
+// segment from its start every time.
+func (a *Archive) Events(from uint64, fn func(seq uint64, ev *onrecord.Event, err error) error) error {
+	return a.journal.Scan(from, func(seq uint64, data []byte) error {
+		ev, err := a.openEvent(seq, data)
+		return fn(seq, ev, err)
+	})
+}
+
+// openEvent decodes and decrypts an encoded envelope holding an event.
+func (a *Archive) openEvent(seq uint64, b []byte) (*onrecord.Event, error) {
 	env, err := record.Unmarshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("record %d: %w", seq, err)

@@ -30,8 +30,7 @@ func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.
 	}
 	added := 0
 	var batch []index.Entry
-	for seq := pos; seq < a.Len(); seq++ {
-		ev, err := a.Get(seq)
+	err = a.Events(pos, func(seq uint64, ev *onrecord.Event, err error) error {
 		if err != nil {
 			ev = nil // holds, disposals, disposed records: only the position moves
 		}
@@ -39,13 +38,16 @@ func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.
 		if ev != nil {
 			added++
 		}
-		if len(batch) == index.BatchSize {
-			if err := ix.AddBatch(ctx, batch); err != nil {
-				ix.Close()
-				return nil, 0, err
-			}
-			batch = batch[:0]
+		if len(batch) < index.BatchSize {
+			return nil
 		}
+		err = ix.AddBatch(ctx, batch)
+		batch = batch[:0]
+		return err
+	})
+	if err != nil {
+		ix.Close()
+		return nil, 0, err
 	}
 	if err := ix.AddBatch(ctx, batch); err != nil {
 		ix.Close()

@@ -139,6 +139,22 @@ func (d *Directory) Person(id string) (onrecord.Person, bool) {
 	return clonePerson(p), true
 }
 
+// Find returns the person whose id or user name (case-insensitive) is
+// idOrName: how API callers name an employee.
+func (d *Directory) Find(idOrName string) (onrecord.Person, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if p, ok := d.people[idOrName]; ok {
+		return clonePerson(p), true
+	}
+	for _, p := range d.people {
+		if strings.EqualFold(p.UserName, idOrName) {
+			return clonePerson(p), true
+		}
+	}
+	return onrecord.Person{}, false
+}
+
 // People returns every person, ordered by user name.
 func (d *Directory) People() []onrecord.Person {
 	d.mu.RLock()

@@ -241,13 +241,9 @@ func groupValues(g meta.GroupState) func(string) []string {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	var f filter
-	if q := r.URL.Query().Get("filter"); q != "" {
-		var err error
-		if f, err = parseFilter(q); err != nil {
-			s.fail(w, http.StatusBadRequest, "invalidFilter", err.Error())
-			return
-		}
+	f, ok := s.queryFilter(w, r)
+	if !ok {
+		return
 	}
 	// Entra asks for groups without members (excludedAttributes=members).
 	exclude := strings.Contains(strings.ToLower(r.URL.Query().Get("excludedAttributes")), "members")

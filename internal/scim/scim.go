@@ -523,13 +523,9 @@ func userValues(p onrecord.Person) func(string) []string {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	var f filter
-	if q := r.URL.Query().Get("filter"); q != "" {
-		var err error
-		if f, err = parseFilter(q); err != nil {
-			s.fail(w, http.StatusBadRequest, "invalidFilter", err.Error())
-			return
-		}
+	f, ok := s.queryFilter(w, r)
+	if !ok {
+		return
 	}
 	var out []any
 	for _, p := range s.dir.People() {
@@ -538,6 +534,21 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.list(w, r, out)
+}
+
+// queryFilter parses the request's ?filter= (nil when absent), answering
+// 400 invalidFilter itself when it does not parse.
+func (s *Server) queryFilter(w http.ResponseWriter, r *http.Request) (filter, bool) {
+	q := r.URL.Query().Get("filter")
+	if q == "" {
+		return nil, true
+	}
+	f, err := parseFilter(q)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "invalidFilter", err.Error())
+		return nil, false
+	}
+	return f, true
 }
 
 // list writes a ListResponse page (startIndex is 1-based).
