@@ -53,11 +53,21 @@ type Party struct {
 }
 
 // Attachment is a file carried by an event. Data is plaintext in memory
-// only; it is sealed with the event before it reaches disk.
+// only: the archive seals it into the blob store when the event is
+// appended and keeps the reference (Blob, BlobKey, Size, SHA256) inside
+// the sealed record; reading the record back leaves Data empty until the
+// file is asked for.
 type Attachment struct {
 	Name        string `json:"name"`
 	ContentType string `json:"content_type"`
-	Data        []byte `json:"data_base64"`
+	Data        []byte `json:"data_base64,omitempty"`
+	// Blob is the sealed file's content address (a keyed hash, not a bare
+	// digest of the plaintext); BlobKey opens it. Both live only inside the
+	// sealed record, so disposing of the record disposes of the file.
+	Blob    string `json:"blob,omitempty"`
+	BlobKey []byte `json:"blob_key,omitempty"`
+	Size    int64  `json:"size,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
 	// Ref is the provider's reference the file was fetched from (media id,
 	// file id, URL), kept so a failed fetch can be retried and audited.
 	Ref string `json:"ref,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/onrecord/onrecord/internal/connector"
 	"github.com/onrecord/onrecord/internal/fetch"
 	"github.com/onrecord/onrecord/internal/ingest"
+	"github.com/onrecord/onrecord/internal/queue"
 	"github.com/onrecord/onrecord/internal/scim"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -75,9 +77,14 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	}
 	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
 	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
+	mq, err := queue.Open(filepath.Join(cfg.QueueDir(), "media"), a.QueueKey())
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
 		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, Registerer: reg, Logger: log,
-		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed})
+		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed, MediaQueue: mq})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -189,6 +196,7 @@ func (a *App) AdminHandler() http.Handler {
 // Start starts background work (event streams).
 func (a *App) Start(ctx context.Context) {
 	a.Gateway.RunStreams(ctx)
+	go a.Gateway.RetryMedia(ctx, 10*time.Second)
 	a.Governance.run(ctx)
 }
 

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/blob"
+	"github.com/onrecord/onrecord/internal/blob/localfs"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/crypt"
 	"github.com/onrecord/onrecord/internal/journal"
@@ -38,6 +40,9 @@ type Options struct {
 	Warn io.Writer
 	// JournalFS replaces the journal's file system (fault injection).
 	JournalFS journal.FS
+	// Blobs stores sealed attachments; nil means a directory beside the
+	// journal (config BlobDir).
+	Blobs blob.Store
 }
 
 // Archive is an open data directory.
@@ -49,6 +54,7 @@ type Archive struct {
 	journal  *journal.Journal
 	ledger   *ledger.Ledger
 	dedupKey []byte
+	blobs    *blob.Sealed
 	policy   retention.Policy
 	holds    *retention.Holds
 
@@ -140,6 +146,16 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		return k, err
 	}); err != nil {
 		return nil, fmt.Errorf("dedup key: %w", err)
+	}
+	store := opts.Blobs
+	if store == nil {
+		if store, err = localfs.Open(cfg.BlobDir()); err != nil {
+			return nil, err
+		}
+	}
+	blobSecret := a.keyedHash("blob secret v1", nil)
+	if a.blobs, err = blob.NewSealed(store, blobSecret[:]); err != nil {
+		return nil, err
 	}
 	signer, err := loadOrCreateWrapped(filepath.Join(keysDir, "log-signer"), kek, func() ([]byte, error) {
 		skey, _, err := ledger.NewSignerKey(cfg.LogOrigin)
@@ -416,6 +432,10 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	}
 	if _, ok := a.policy.Classes[class]; !ok || class == config.SystemClass {
 		return Result{}, onrecord.Errorf(onrecord.EINVALID, "retention class %q is not configured", class)
+	}
+	ev, err := a.sealAttachments(ctx, ev)
+	if err != nil {
+		return Result{}, err
 	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
 	content, err := a.contentHash(ev)

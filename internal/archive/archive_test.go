@@ -175,7 +175,28 @@ func TestArchive_NoPlaintextAtRest(t *testing.T) {
 	if err := a.CreateHold(t.Context(), retention.Hold{ID: "m-1", Reason: canary}); err != nil {
 		t.Fatal(err)
 	}
+	// The attachments went to the blob store (one blob: same content),
+	// and come back whole after a reopen.
 	a.Close()
+	a = mustOpen(t, cfg, nil)
+	ev, err := a.Get(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Attachment(t.Context(), &ev.Attachments[0]); err != nil || string(got) != canary || ev.Attachments[0].Blob == "" {
+		t.Fatalf("attachment after reopen: %q, %v (%+v)", got, err, ev.Attachments[0])
+	}
+	a.Close()
+	blobs := 0
+	filepath.WalkDir(cfg.BlobDir(), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			blobs++
+		}
+		return nil
+	})
+	if blobs != 1 {
+		t.Fatalf("%d blobs stored, want 1 (content-addressed)", blobs)
+	}
 	assertNoCanary(t, dir, canary)
 }
 

@@ -92,3 +92,10 @@ func (a *Archive) IndexKey() []byte {
 	k := a.keyedHash("search index key v1", nil)
 	return k[:]
 }
+
+// QueueKey seals the durable work queues (media retries), derived like
+// IndexKey.
+func (a *Archive) QueueKey() []byte {
+	k := a.keyedHash("queue key v1", nil)
+	return k[:]
+}

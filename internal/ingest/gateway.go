@@ -54,6 +54,12 @@ type Options struct {
 	// Committed, when set, is called with every newly stored captured
 	// event after it is durable (consent answers are read from it).
 	Committed func(ctx context.Context, ev *onrecord.Event)
+	// MediaQueue keeps media fetches that failed for later attempts (see
+	// RetryMedia); nil means a failure is only recorded.
+	MediaQueue TaskQueue
+	// MediaRetry is the wait before each further attempt; its length is
+	// the number of retries. Nil means DefaultMediaRetry.
+	MediaRetry []time.Duration
 }
 
 // Gateway receives deliveries and makes them durable before acknowledging.
@@ -90,6 +96,9 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MediaRetry == nil {
+		opts.MediaRetry = DefaultMediaRetry
+	}
 	g := &Gateway{opts: opts, channels: map[string]*channel{}, m: newMetrics(opts.Registerer), log: opts.Logger}
 	for _, c := range opts.Channels {
 		if _, dup := g.channels[c.Config.Name]; dup {
@@ -100,6 +109,9 @@ func New(opts Options) (*Gateway, error) {
 		}
 		g.channels[c.Config.Name] = &channel{Channel: c, health: newHealth()}
 		g.order = append(g.order, c.Config.Name)
+	}
+	if err := g.countBacklog(); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -240,8 +252,13 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		events = []connector.Event{g.unparsed(ch, req, perr)}
 	}
 	for i := range events {
-		if len(events[i].Media) > 0 {
-			g.fetchMedia(ctx, ch, &events[i])
+		if len(events[i].Media) == 0 {
+			continue
+		}
+		if err := g.fetchMedia(ctx, ch, &events[i]); err != nil {
+			g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
+			g.log.Error("media retry not queued; delivery not acknowledged", "channel", name, "err", err)
+			return http.StatusServiceUnavailable, "not stored; retry later"
 		}
 	}
 	for i := range events {
@@ -327,48 +344,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// fetchMedia downloads an event's media into its attachments. A failure is
-// recorded in the attachment (Error, Ref) and counted; the event is stored
-// either way, so nothing waits on a provider's media server forever.
-func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, ev *connector.Event) {
-	for _, m := range ev.Media {
-		ch.health.mediaBacklog.Add(1)
-		g.m.mediaBacklog.WithLabelValues(ch.Config.Name).Inc()
-		att := onrecord.Attachment{Name: m.Name, ContentType: m.ContentType, Ref: m.Ref}
-		data, ctype, err := g.fetchOne(ctx, ch, m)
-		att.Data = data
-		if ctype != "" && att.ContentType == "" {
-			att.ContentType = ctype
-		}
-		if err != nil {
-			att.Error = truncate(err.Error(), 300)
-			g.m.mediaErrors.WithLabelValues(ch.Config.Name).Inc()
-			ch.health.mediaErrors.Add(1)
-			g.log.Warn("media not fetched; failure recorded in the record", "channel", ch.Config.Name, "err", err)
-		}
-		if att.Name == "" {
-			att.Name = "attachment"
-		}
-		ev.Attachments = append(ev.Attachments, att)
-		ch.health.mediaBacklog.Add(-1)
-		g.m.mediaBacklog.WithLabelValues(ch.Config.Name).Dec()
-	}
-	ev.Media = nil
-}
-
-func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRef) ([]byte, string, error) {
-	if m.Size > g.opts.MaxMediaBytes {
-		return nil, "", fmt.Errorf("%w: announced %d bytes", fetch.ErrTooLarge, m.Size)
-	}
-	body, ctype, err := ch.Connector.Fetch(ctx, ch.Client, m)
-	if err != nil {
-		return nil, "", err
-	}
-	defer body.Close()
-	data, err := fetch.ReadAll(body, g.opts.MaxMediaBytes)
-	return data, ctype, err
 }
 
 // Channels reports every channel's capture health.

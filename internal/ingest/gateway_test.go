@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/connector"
+	"github.com/onrecord/onrecord/internal/queue"
 )
 
 // testConnector speaks a minimal signed protocol: header X-Sig is the hex
@@ -91,6 +93,13 @@ type env struct {
 	g    *Gateway
 	srv  *httptest.Server
 	conn *testConnector
+	q    *queue.Dir
+	now  atomic.Pointer[time.Time] // the gateway's clock
+}
+
+func (e *env) advance(d time.Duration) {
+	t := e.now.Load().Add(d)
+	e.now.Store(&t)
 }
 
 func newEnv(t *testing.T, app Appender) *env {
@@ -106,8 +115,15 @@ func newEnv(t *testing.T, app Appender) *env {
 		app = a
 	}
 	conn := &testConnector{secret: []byte("s3cret"), media: map[string]string{"m1": "JPEGDATA", "big": strings.Repeat("x", 5000), "bad": "ERR"}}
+	q, err := queue.Open(t.TempDir(), bytes.Repeat([]byte{3}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{a: a, conn: conn, q: q}
+	start := time.Date(2026, 11, 23, 9, 0, 5, 0, time.UTC)
+	e.now.Store(&start)
 	g, err := New(Options{Archive: app, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: conn}},
-		MaxBodyBytes: 4096, MaxMediaBytes: 1024})
+		MaxBodyBytes: 4096, MaxMediaBytes: 1024, MediaQueue: q, Now: func() time.Time { return *e.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +132,8 @@ func newEnv(t *testing.T, app Appender) *env {
 	g.RegisterAPI(mux, NewTokens([]string{"token-token-token-token-1"}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{a: a, g: g, srv: srv, conn: conn}
+	e.g, e.srv = g, srv
+	return e
 }
 
 func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
@@ -234,19 +251,121 @@ func TestGateway_MediaFetchedOrFailureRecorded(t *testing.T) {
 		}
 	}
 	ok, _ := e.a.Get(0)
-	if len(ok.Attachments) != 1 || string(ok.Attachments[0].Data) != "JPEGDATA" || ok.Attachments[0].Error != "" || ok.Attachments[0].Ref != "m1" {
+	if len(ok.Attachments) != 1 || ok.Attachments[0].Error != "" || ok.Attachments[0].Ref != "m1" {
 		t.Fatalf("fetched attachment = %+v", ok.Attachments)
 	}
+	// The record refers to the sealed file; the file comes back whole.
+	att := ok.Attachments[0]
+	if len(att.Data) != 0 || len(att.Blob) != 64 || att.Size != 8 || len(att.SHA256) != 64 {
+		t.Fatalf("attachment reference = %+v", att)
+	}
+	if data, err := e.a.Attachment(t.Context(), &att); err != nil || string(data) != "JPEGDATA" {
+		t.Fatalf("attachment content = %q, %v", data, err)
+	}
 	bad, _ := e.a.Get(1)
-	if len(bad.Attachments) != 1 || bad.Attachments[0].Error == "" || len(bad.Attachments[0].Data) != 0 {
+	if len(bad.Attachments) != 1 || !strings.Contains(bad.Attachments[0].Error, "retrying") || bad.Attachments[0].Blob != "" {
 		t.Fatalf("failed attachment = %+v", bad.Attachments)
 	}
+	// An oversized file keeps what was read up to the cap, with the error;
+	// it is not retried.
 	big, _ := e.a.Get(2)
-	if len(big.Attachments[0].Data) != 1024 || !strings.Contains(big.Attachments[0].Error, "larger than") {
-		t.Fatalf("oversized attachment: %d bytes, error %q", len(big.Attachments[0].Data), big.Attachments[0].Error)
+	if big.Attachments[0].Size != 1024 || !strings.Contains(big.Attachments[0].Error, "larger than") {
+		t.Fatalf("oversized attachment: %d bytes, error %q", big.Attachments[0].Size, big.Attachments[0].Error)
 	}
-	if h := e.g.Channels()[0]; h.MediaErrors != 2 {
-		t.Fatalf("media errors = %d", h.MediaErrors)
+	if h := e.g.Channels()[0]; h.MediaErrors != 2 || h.MediaBacklog != 1 {
+		t.Fatalf("media errors = %d, backlog %d", h.MediaErrors, h.MediaBacklog)
+	}
+}
+
+func TestGateway_FailedMediaIsRetriedFromTheDurableQueue(t *testing.T) {
+	e := newEnv(t, nil)
+	e.conn.media["later"] = "ERR"
+	e.conn.media["never"] = "ERR"
+	for _, ref := range []string{"later", "never"} {
+		if code, _ := e.post(t, fmt.Sprintf(`{"id":"%s","text":"see photo","media":"%s"}`, ref, ref), true); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	// A provider's retry of the same delivery queues no second task.
+	e.post(t, `{"id":"later","text":"see photo","media":"later"}`, true)
+	if names, _ := e.q.List(); len(names) != 2 {
+		t.Fatalf("%d tasks queued, want 2", len(names))
+	}
+	// Not due yet: nothing happens.
+	if n, err := e.g.RetryDueMedia(t.Context()); n != 0 || err != nil || e.a.Len() != 2 {
+		t.Fatalf("early pass closed %d, %v; %d records", n, err, e.a.Len())
+	}
+	// The provider recovers for one file. A gateway restarted over the same
+	// queue picks the tasks up.
+	e.conn.media["later"] = "PNGDATA"
+	g2, err := New(Options{Archive: e.a, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: e.conn}},
+		MaxMediaBytes: 1024, MediaQueue: e.q, Now: func() time.Time { return *e.now.Load() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := g2.Channels()[0]; h.MediaBacklog != 2 {
+		t.Fatalf("backlog after restart = %d", h.MediaBacklog)
+	}
+	e.advance(DefaultMediaRetry[0])
+	if n, err := g2.RetryDueMedia(t.Context()); n != 1 || err != nil {
+		t.Fatalf("pass closed %d, %v", n, err)
+	}
+	fetched, err := e.a.Get(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fetched.Kind != onrecord.KindSystem || fetched.Subtype != SubtypeAttachmentFetched || fetched.Target != "later" ||
+		fetched.Conversation != "c1" || fetched.Attachments[0].Error != "" {
+		t.Fatalf("closing record = %+v", fetched)
+	}
+	if data, err := e.a.Attachment(t.Context(), &fetched.Attachments[0]); err != nil || string(data) != "PNGDATA" {
+		t.Fatalf("retried file = %q, %v", data, err)
+	}
+	// The original record is unchanged: still the failure, now linked.
+	if orig, _ := e.a.Get(0); orig.Attachments[0].Error == "" {
+		t.Fatalf("original changed: %+v", orig.Attachments)
+	}
+	// The other file fails every attempt; after the last it is recorded
+	// as given up and leaves the queue.
+	for range DefaultMediaRetry {
+		e.advance(DefaultMediaRetry[len(DefaultMediaRetry)-1])
+		if _, err := g2.RetryDueMedia(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := e.q.List(); len(names) != 0 {
+		t.Fatalf("%d tasks left", len(names))
+	}
+	failed, _ := e.a.Get(3)
+	if failed.Subtype != SubtypeAttachmentFailed || failed.Target != "never" || failed.Attachments[0].Error == "" ||
+		failed.Meta["attempts"] != fmt.Sprint(len(DefaultMediaRetry)) {
+		t.Fatalf("give-up record = %+v", failed)
+	}
+	if e.a.Len() != 4 {
+		t.Fatalf("%d records, want 4", e.a.Len())
+	}
+	if h := g2.Channels()[0]; h.MediaBacklog != 0 {
+		t.Fatalf("backlog = %d", h.MediaBacklog)
+	}
+}
+
+type failingQueue struct{ *queue.Dir }
+
+func (failingQueue) Put(string, []byte) error { return errors.New("disk full") }
+
+func TestGateway_UnqueueableRetryIsNotAcknowledged(t *testing.T) {
+	e := newEnv(t, nil)
+	g, err := New(Options{Archive: e.a, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: e.conn}},
+		MediaQueue: failingQueue{e.q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"b1","text":"x","media":"bad"}`
+	m := hmac.New(sha256.New, e.conn.secret)
+	m.Write([]byte(body))
+	req := &connector.Request{Method: "POST", Header: http.Header{"X-Sig": {hex.EncodeToString(m.Sum(nil))}}, Body: []byte(body)}
+	if code, _ := g.Deliver(t.Context(), "t", req); code != 503 || e.a.Len() != 0 {
+		t.Fatalf("status %d with %d records; want 503 and nothing stored", code, e.a.Len())
 	}
 }
 

@@ -10,18 +10,19 @@ import (
 
 // metrics are the gateway's Prometheus series.
 type metrics struct {
-	webhooks     *prometheus.CounterVec
-	events       *prometheus.CounterVec
-	sigFailures  *prometheus.CounterVec
-	duplicates   *prometheus.CounterVec
-	conflicts    *prometheus.CounterVec
-	unparsed     *prometheus.CounterVec
-	mediaErrors  *prometheus.CounterVec
-	lastEvent    *prometheus.GaugeVec
-	captureLag   *prometheus.HistogramVec
-	ackLatency   *prometheus.HistogramVec
-	mediaBacklog *prometheus.GaugeVec
-	streamErrors *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
+	events        *prometheus.CounterVec
+	sigFailures   *prometheus.CounterVec
+	duplicates    *prometheus.CounterVec
+	conflicts     *prometheus.CounterVec
+	unparsed      *prometheus.CounterVec
+	mediaErrors   *prometheus.CounterVec
+	lastEvent     *prometheus.GaugeVec
+	captureLag    *prometheus.HistogramVec
+	ackLatency    *prometheus.HistogramVec
+	mediaBacklog  *prometheus.GaugeVec
+	mediaInFlight *prometheus.GaugeVec
+	streamErrors  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -47,12 +48,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onrecord_webhook_ack_seconds",
 			Help: "Time from receiving a delivery to acknowledging it.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"channel"}),
 		mediaBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onrecord_media_backlog",
-			Help: "Media fetches in progress."}, []string{"channel"}),
+			Help: "Media fetches that failed at capture and wait in the durable retry queue."}, []string{"channel"}),
+		mediaInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onrecord_media_in_flight",
+			Help: "Media fetches in progress at capture."}, []string{"channel"}),
 		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onrecord_stream_errors_total",
 			Help: "Event-stream disconnections (signal-cli), each followed by a reconnect."}, []string{"channel"}),
 	}
 	reg.MustRegister(m.webhooks, m.events, m.sigFailures, m.duplicates, m.conflicts, m.unparsed, m.mediaErrors,
-		m.lastEvent, m.captureLag, m.ackLatency, m.mediaBacklog, m.streamErrors)
+		m.lastEvent, m.captureLag, m.ackLatency, m.mediaBacklog, m.mediaInFlight, m.streamErrors)
 	return m
 }
 

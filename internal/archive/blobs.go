@@ -1,0 +1,52 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/blob"
+)
+
+// sealAttachments moves the files an event carries into the blob store
+// and returns a copy of the event that refers to them instead. The blobs
+// are durable before the record that refers to them is appended, so a
+// committed record never points at nothing. The caller's event is left
+// as it was.
+func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onrecord.Event, error) {
+	n := 0
+	for _, att := range ev.Attachments {
+		if len(att.Data) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return ev, nil
+	}
+	c := *ev
+	c.Attachments = append([]onrecord.Attachment(nil), ev.Attachments...)
+	for i := range c.Attachments {
+		att := &c.Attachments[i]
+		if len(att.Data) == 0 {
+			continue
+		}
+		ref, err := a.blobs.Put(ctx, att.Data)
+		if err != nil {
+			return nil, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: "attachment not stored", Err: fmt.Errorf("attachment %d: %w", i, err)}
+		}
+		att.Data = nil
+		att.Blob, att.BlobKey, att.Size, att.SHA256 = ref.Addr, ref.Key, ref.Size, ref.SHA256
+	}
+	return &c, nil
+}
+
+// Attachment returns the plaintext of an attachment of a record read from
+// the archive, checked against the digest the record committed to.
+// Records written before the blob store kept files inline; Data is
+// returned as it is.
+func (a *Archive) Attachment(ctx context.Context, att *onrecord.Attachment) ([]byte, error) {
+	if len(att.Data) > 0 || att.Blob == "" {
+		return att.Data, nil
+	}
+	return a.blobs.Get(ctx, blob.Ref{Addr: att.Blob, Key: att.BlobKey, Size: att.Size, SHA256: att.SHA256})
+}
