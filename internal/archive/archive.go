@@ -438,7 +438,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		return Result{}, err
 	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
-	content, err := a.contentHash(ev)
+	content, enc, err := a.contentHash(ev)
 	if err != nil {
 		return Result{}, err
 	}
@@ -465,7 +465,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 			close(p.done)
 			return Result{}, err
 		}
-		res, err := a.appendNew(ctx, ev, class, idem, content)
+		res, err := a.appendNew(ctx, ev, enc, class, idem, content)
 		p.seq, p.err = res.Seq, err
 		if err != nil {
 			a.seen.Delete(key)
@@ -514,19 +514,15 @@ func dupKey(idem, content [32]byte) [32]byte {
 	return sha256.Sum256(append(idem[:], content[:]...))
 }
 
-func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, class string, idem, content [32]byte) (Result, error) {
+func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte, class string, idem, content [32]byte) (Result, error) {
 	now := a.now().UTC()
 	var id [16]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return Result{}, fmt.Errorf("record id: %w", err)
 	}
-	stored := *ev
-	stored.ID = hex.EncodeToString(id[:])
-	stored.CapturedAt = now
-	stored.RetentionClass = class
-	pt, err := json.Marshal(&stored)
+	pt, err := storedPlaintext(ev, enc, hex.EncodeToString(id[:]), now, class)
 	if err != nil {
-		return Result{}, fmt.Errorf("encode event: %w", err)
+		return Result{}, err
 	}
 	public := make([]byte, 0, 64)
 	public = append(append(public, idem[:]...), content[:]...)
@@ -534,7 +530,7 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, class strin
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Seq: seq, ID: stored.ID}, nil
+	return Result{Seq: seq, ID: hex.EncodeToString(id[:])}, nil
 }
 
 // appendSealed seals plaintext into the (class, day of now) bucket and
@@ -589,23 +585,61 @@ func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
 }
 
 // contentHash is the keyed hash of what the provider said: the event less
-// the fields the archive adds.
-func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, error) {
+// the fields the archive adds. When that encoding is also the event's own
+// (no field was left out for the hash), it is returned for storedPlaintext
+// to reuse, so the event is encoded once on the write path.
+func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt, c.RetentionClass = "", time.Time{}, ""
+	same := ev.ID == "" && ev.CapturedAt.IsZero()
 	if c.SentAtIsReceipt {
 		c.SentAt = time.Time{}
+		same = false
 	}
 	if c.Kind == onrecord.KindUnparsed {
 		// An unreadable delivery's content is its raw bytes; when it was
 		// received and why it failed differ between retries.
 		c.SentAt, c.Meta = time.Time{}, nil
+		same = false
 	}
 	b, err := json.Marshal(&c)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("encode event: %w", err)
+		return [32]byte{}, nil, fmt.Errorf("encode event: %w", err)
 	}
-	return a.keyedHash("content", b), nil
+	if !same {
+		b = nil
+	}
+	return a.keyedHash("content", b), b, nil
+}
+
+// storedPlaintext is the event as sealed: with its record id, capture time
+// and retention class. enc, when not nil, is the event's encoding without
+// those three fields (all of which are omitted when empty), so they are
+// spliced in at the front instead of encoding the event again.
+func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, class string) ([]byte, error) {
+	if len(enc) < 2 || enc[0] != '{' {
+		stored := *ev
+		stored.ID, stored.CapturedAt, stored.RetentionClass = id, now, class
+		pt, err := json.Marshal(&stored)
+		if err != nil {
+			return nil, fmt.Errorf("encode event: %w", err)
+		}
+		return pt, nil
+	}
+	head, err := json.Marshal(struct {
+		ID             string    `json:"id"`
+		CapturedAt     time.Time `json:"captured_at"`
+		RetentionClass string    `json:"retention_class"`
+	}{id, now, class})
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	pt := make([]byte, 0, len(head)+len(enc))
+	pt = append(pt, head[:len(head)-1]...)
+	if len(enc) > 2 {
+		pt = append(pt, ',')
+	}
+	return append(pt, enc[1:]...), nil
 }
 
 // Envelope returns the encoded envelope of record seq exactly as the

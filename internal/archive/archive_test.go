@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -343,5 +345,39 @@ func TestVerify_CountsAndCheckpoints(t *testing.T) {
 	}
 	if !strings.HasPrefix(rep.DataDir, "/") {
 		t.Fatalf("data dir %q is not absolute", rep.DataDir)
+	}
+}
+
+// TestStoredPlaintext_SplicedEqualsEncoded checks the write path's one
+// encoding: the event encoded for its content hash with the archive's
+// fields spliced in decodes to the same event as encoding it whole.
+func TestStoredPlaintext_SplicedEqualsEncoded(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 123, time.UTC)
+	for name, ev := range map[string]*onrecord.Event{
+		"full":    event(3, "hello \"quoted\" <b>"),
+		"minimal": {Channel: "c", Kind: onrecord.KindMessage, ProviderID: "p", Conversation: "x", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "s"}, SentAt: now},
+	} {
+		enc, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spliced, err := storedPlaintext(ev, enc, "abcd", now, "finra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := storedPlaintext(ev, nil, "abcd", now, "finra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b onrecord.Event
+		if err := json.Unmarshal(spliced, &a); err != nil {
+			t.Fatalf("%s: spliced encoding does not decode: %v\n%s", name, err, spliced)
+		}
+		if err := json.Unmarshal(whole, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) || a.ID != "abcd" || a.RetentionClass != "finra" || !a.CapturedAt.Equal(now) {
+			t.Fatalf("%s: spliced %+v\nwhole %+v", name, a, b)
+		}
 	}
 }

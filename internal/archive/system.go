@@ -26,7 +26,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 		return Result{}, &onrecord.Error{Code: onrecord.EINVALID, Message: "invalid system event", Err: err}
 	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
-	content, err := a.contentHash(ev)
+	content, enc, err := a.contentHash(ev)
 	if err != nil {
 		return Result{}, err
 	}
@@ -44,7 +44,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	}
 	p := &pending{done: make(chan struct{})}
 	a.seen.Store(key, p)
-	res, err := a.appendNew(ctx, ev, config.SystemClass, idem, content)
+	res, err := a.appendNew(ctx, ev, enc, config.SystemClass, idem, content)
 	p.seq, p.err = res.Seq, err
 	if err != nil {
 		a.seen.Delete(key)

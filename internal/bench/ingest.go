@@ -85,6 +85,7 @@ const openConns = 1024
 // CPUs as the server under test, for the bare handler and the gateway
 // alike; the CPUs each phase kept busy are reported beside it.
 func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
+	app.TuneGC() // as serve does; the bare handler runs under it too
 	if opts.Duration <= 0 {
 		opts.Duration = 5 * time.Second
 	}

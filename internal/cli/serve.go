@@ -36,6 +36,7 @@ type runHooks struct {
 // run serves cfg until SIGINT or SIGTERM, then drains in-flight requests
 // and closes the archive with a final checkpoint.
 func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
+	app.TuneGC()
 	log := m.logger(cfg)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

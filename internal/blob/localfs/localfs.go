@@ -1,5 +1,6 @@
 // Package localfs stores blobs as files in a directory: one file per
-// address under a two-level fan-out (ab/cd/abcd…), each written with a
+// address under a one-level fan-out of 256 directories (ab/abcd…), each
+// written with a
 // temporary file, fsync, link and directory fsync so that a blob a record
 // refers to is durable before the record is.
 package localfs
@@ -11,13 +12,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/onrecord/onrecord/internal/blob"
 	"github.com/onrecord/onrecord/internal/durable"
 )
 
 // Store is a directory of blobs.
-type Store struct{ dir string }
+type Store struct {
+	dir  string
+	made sync.Map // fan-out directories known to exist durably
+}
 
 var _ blob.Store = (*Store)(nil)
 
@@ -30,7 +35,7 @@ func Open(dir string) (*Store, error) {
 }
 
 func (s *Store) path(addr string) string {
-	return filepath.Join(s.dir, addr[:2], addr[2:4], addr)
+	return filepath.Join(s.dir, addr[:2], addr)
 }
 
 // Put implements blob.Store.
@@ -45,13 +50,23 @@ func (s *Store) Put(ctx context.Context, addr string, b []byte) error {
 	if _, err := os.Stat(p); err == nil {
 		return nil // content-addressed: already there is already right
 	}
-	if err := durable.MkdirAll(filepath.Dir(p)); err != nil {
-		return err
+	// Creating a fan-out directory costs a mkdir and an fsync of its
+	// parent; remember the ones made so each is paid once per process.
+	if sub := filepath.Dir(p); !s.knownDir(sub) {
+		if err := durable.MkdirAll(sub); err != nil {
+			return err
+		}
+		s.made.Store(sub, true)
 	}
 	if _, err := durable.CreateFile(p, b); err != nil {
 		return fmt.Errorf("put blob %s: %w", addr, err)
 	}
 	return nil
+}
+
+func (s *Store) knownDir(d string) bool {
+	_, ok := s.made.Load(d)
+	return ok
 }
 
 // Get implements blob.Store.
