@@ -146,6 +146,7 @@ CREATE INDEX events_sent_at ON events (sent_at, seq);
 CREATE INDEX events_conversation ON events (conversation, sent_at);
 CREATE INDEX events_group_name ON events (group_name);
 CREATE INDEX events_channel ON events (channel, sent_at);
+CREATE INDEX events_target ON events (channel, target) WHERE target != '';
 
 -- Everyone on an event: role 0 is the sender, 1 a recipient. id_norm is
 -- the id as a query compares it (see normID).
@@ -182,7 +183,10 @@ func (ix *Index) migrate(ctx context.Context) error {
 	}
 	switch version {
 	case schemaVersion:
-		return nil
+		// Added after the first schema: finding the edits, deletes,
+		// reactions and statuses of a set of messages (exports).
+		_, err := ix.db.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS events_target ON events (channel, target) WHERE target != ''")
+		return err
 	case 0:
 		tx, err := ix.db.BeginTx(ctx, nil)
 		if err != nil {

@@ -542,3 +542,44 @@ func FuzzSearch(f *testing.F) {
 		}
 	})
 }
+
+// TestMatches_CarryLinkedRecords: an export's selection is every match and
+// every record that refers to a match, in journal order.
+func TestMatches_CarryLinkedRecords(t *testing.T) {
+	ix, entries := loadedIndex(t)
+	for _, tc := range []struct {
+		query string
+		want  []string // provider ids
+	}{
+		// p08 (an SMS) matches; its delivered status p09 comes with it.
+		{"channel:twilio kind:message", []string{"p08", "p09"}},
+		// The deleted WhatsApp message brings its delete record.
+		{"from:15550102030 kind:message", []string{"p01", "p03", "p13"}},
+		{"nothingmatchesthisword", []string{}},
+	} {
+		seqs, err := ix.Matches(t.Context(), mustParse(t, tc.query, time.UTC), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.query, err)
+		}
+		if !slices.IsSorted(seqs) {
+			t.Errorf("%s: not in journal order: %v", tc.query, seqs)
+		}
+		got := []string{}
+		for _, s := range seqs {
+			got = append(got, entries[s-1].Event.ProviderID)
+		}
+		if tc.want != nil && !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.query, got, tc.want)
+		}
+		// Every record linked to a match is in the selection.
+		in := map[string]bool{}
+		for _, id := range got {
+			in[id] = true
+		}
+		for _, e := range entries {
+			if e.Event.Target != "" && in[e.Event.Target] && !in[e.Event.ProviderID] {
+				t.Errorf("%s: %s refers to a match and is missing", tc.query, e.Event.ProviderID)
+			}
+		}
+	}
+}

@@ -194,6 +194,49 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 	return res, nil
 }
 
+// Matches returns every event q matches together with the events that
+// refer to them (edits, deletes, reactions, statuses and retried
+// attachments of a matched message, by channel and target), as index
+// positions in journal order. It is the selection of an export: a
+// production carries a message's history with it.
+func (ix *Index) Matches(ctx context.Context, q search.Query, custodian func(ctx context.Context, name string) ([]string, error)) ([]uint64, error) {
+	c := &compiler{ctx: ctx, q: q, custodian: custodian}
+	p, err := c.plan()
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+	from, where, args := "events e", p.where, p.args
+	if p.match != "" {
+		from = "fts JOIN events e ON e.seq = fts.rowid"
+		where = append([]string{"fts MATCH ?"}, where...)
+		args = append([]any{p.match}, args...)
+	}
+	cond := "1"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	sql := "WITH hits(seq) AS (SELECT e.seq FROM " + from + " WHERE " + cond + ") " +
+		"SELECT seq FROM hits UNION SELECT l.seq FROM events h JOIN events l ON l.channel = h.channel AND l.target = h.provider_id " +
+		"WHERE h.seq IN (SELECT seq FROM hits) AND l.target != '' ORDER BY 1"
+	rows, err := ix.db.QueryContext(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fmt.Errorf("search %q: %w", q.String(), err)
+		}
+		out = append(out, uint64(seq))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search %q: %w", q.String(), err)
+	}
+	return out, nil
+}
+
 // snippet is the best stretch of an event's text for match, or the start
 // of its body when the query has no words.
 func (ix *Index) snippet(ctx context.Context, match string, seq uint64) ([]Fragment, error) {
