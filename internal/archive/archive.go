@@ -753,3 +753,12 @@ func (a *Archive) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// InclusionProof proves record seq is in the log of the given size (a
+// checkpoint's).
+func (a *Archive) InclusionProof(seq, size uint64) ([][]byte, error) {
+	return a.ledger.InclusionProof(seq, size)
+}
+
+// VerifierKey is the log's public key, as published in log/verifier.key.
+func (a *Archive) VerifierKey() string { return a.ledger.VerifierKey() }

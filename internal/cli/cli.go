@@ -45,6 +45,8 @@ func commands() []command {
 		{"verify", "audit the whole data directory offline", (*Main).verify},
 		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},
 		{"search", "search the archive (brings the encrypted index up to date first)", (*Main).search},
+		{"export", "produce records with their proofs (--query Q --format jsonl|rsmf|… --out DIR)", (*Main).export},
+		{"verify-export", "check an export offline: files, manifest, proofs", (*Main).verifyExport},
 		{"users", "list the directory, or import people from CSV", (*Main).users},
 		{"policy", "check the policies, or test a message against them", (*Main).policy},
 		{"hold", "create, release or list legal holds", (*Main).hold},

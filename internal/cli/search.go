@@ -31,8 +31,12 @@ func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.
 	added := 0
 	var batch []index.Entry
 	err = a.Events(pos, func(seq uint64, ev *onrecord.Event, err error) error {
-		if err != nil {
-			ev = nil // holds, disposals, disposed records: only the position moves
+		if err != nil || ev.Channel == archive.SystemChannel {
+			// Holds, disposals, disposed records, and the archive's own
+			// records (searches, exports, policy decisions): only the
+			// position moves. Searching for a word must not find the
+			// searches that used it.
+			ev = nil
 		}
 		batch = append(batch, index.Entry{Seq: seq + 1, Event: ev})
 		if ev != nil {

@@ -8,7 +8,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,12 +45,30 @@ type line struct {
 	Attachments  []attachment     `json:"attachments"`
 	Retention    string           `json:"retention_class"`
 	Raw          json.RawMessage  `json:"raw"`
+	// The rest of the canonical event, so that `export --format jsonl`
+	// re-imports with nothing lost.
+	SentAtIsReceipt  bool              `json:"sent_at_is_receipt"`
+	Subtype          string            `json:"subtype"`
+	ReplyTo          string            `json:"reply_to"`
+	Thread           string            `json:"thread"`
+	Forwarded        bool              `json:"forwarded"`
+	Group            bool              `json:"group"`
+	GroupName        string            `json:"group_name"`
+	ExpiresInSeconds int               `json:"expires_in_seconds"`
+	StatusError      string            `json:"status_error"`
+	Meta             map[string]string `json:"meta"`
 }
 
 type attachment struct {
 	Name        string `json:"name"`
 	ContentType string `json:"content_type"`
 	DataBase64  string `json:"data_base64"`
+	Ref         string `json:"ref"`
+	Error       string `json:"error"`
+	// Size and SHA256, when given (exports write them), are checked
+	// against the data.
+	Size   *int64 `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // LineError says which line and field of the input is wrong.
@@ -93,6 +113,9 @@ func ParseLine(n int, b []byte) (*onrecord.Event, error) {
 		Channel: l.Channel, Kind: onrecord.EventKind(l.Kind), ProviderID: l.ProviderID, Conversation: l.Conversation,
 		Direction: onrecord.Direction(l.Direction), Sender: l.Sender, Recipients: l.Recipients, Body: l.Body,
 		Target: l.Target, Emoji: l.Emoji, Status: l.Status, RetentionClass: l.Retention,
+		SentAtIsReceipt: l.SentAtIsReceipt, Subtype: l.Subtype, ReplyTo: l.ReplyTo, Thread: l.Thread,
+		Forwarded: l.Forwarded, Group: l.Group, GroupName: l.GroupName, ExpiresInSeconds: l.ExpiresInSeconds,
+		StatusError: l.StatusError, Meta: l.Meta,
 	}
 	if len(l.Raw) > 0 && string(l.Raw) != "null" {
 		// raw is the provider's payload: a base64 string, or JSON kept as is.
@@ -120,7 +143,16 @@ func ParseLine(n int, b []byte) (*onrecord.Event, error) {
 		if err != nil {
 			return nil, &LineError{Line: n, Field: fmt.Sprintf("attachments[%d].data_base64", i), Err: errors.New("is not standard base64")}
 		}
-		ev.Attachments = append(ev.Attachments, onrecord.Attachment{Name: a.Name, ContentType: a.ContentType, Data: data})
+		field := fmt.Sprintf("attachments[%d]", i)
+		if a.Size != nil && *a.Size != int64(len(data)) {
+			return nil, &LineError{Line: n, Field: field + ".size", Err: fmt.Errorf("is %d, the data has %d bytes", *a.Size, len(data))}
+		}
+		if a.SHA256 != "" {
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != strings.ToLower(a.SHA256) {
+				return nil, &LineError{Line: n, Field: field + ".sha256", Err: errors.New("does not match the data")}
+			}
+		}
+		ev.Attachments = append(ev.Attachments, onrecord.Attachment{Name: a.Name, ContentType: a.ContentType, Data: data, Ref: a.Ref, Error: a.Error})
 	}
 	if err := ev.Validate(); err != nil {
 		var fe *onrecord.FieldError
