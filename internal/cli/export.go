@@ -16,6 +16,7 @@ import (
 	"github.com/onrecord/onrecord/internal/export/jsonl"
 	"github.com/onrecord/onrecord/internal/export/loadfile"
 	"github.com/onrecord/onrecord/internal/export/rsmf"
+	"github.com/onrecord/onrecord/internal/export/transcript"
 	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/search"
 	"github.com/onrecord/onrecord/verify"
@@ -29,9 +30,11 @@ type exportFormat struct {
 
 // exportParams are what a format may need beyond the items.
 type exportParams struct {
-	loc       *time.Location
-	custodian string
-	now       func() time.Time
+	loc         *time.Location
+	custodian   string
+	batesPrefix string
+	batesStart  int
+	now         func() time.Time
 }
 
 // exportFormats are the formats `onrecord export --format` knows.
@@ -41,6 +44,25 @@ func exportFormats() map[string]exportFormat {
 		"eml": {"one RFC 5322 message per record, threaded, attachments as MIME parts", func(p exportParams) export.Writer {
 			return func(dir string, items []export.Item) ([]export.File, error) {
 				return eml.Write(dir, items, eml.Options{Location: p.loc})
+			}
+		}},
+		"html": {"human-readable transcripts, one self-contained HTML file per conversation", func(p exportParams) export.Writer {
+			return func(dir string, items []export.Item) ([]export.File, error) {
+				return transcript.WriteHTML(dir, items, transcript.Options{Location: p.loc, BatesPrefix: p.batesPrefix, BatesStart: p.batesStart, Now: p.now})
+			}
+		}},
+		"pdf": {"transcripts as PDF, page numbers and a production number on every page", func(p exportParams) export.Writer {
+			return func(dir string, items []export.Item) ([]export.File, error) {
+				// Pages are numbered apart from records: PREFIX-P00000001.
+				pdfs, err := transcript.WritePDF(dir, items, transcript.Options{Location: p.loc, BatesPrefix: p.batesPrefix + "-P", BatesStart: 1, Now: p.now})
+				if err != nil {
+					return nil, err
+				}
+				files := make([]export.File, len(pdfs))
+				for i, f := range pdfs {
+					files[i] = f.File
+				}
+				return files, nil
 			}
 		}},
 		"dat":  {"load files (Concordance DAT, CSV, EDRM XML 1.2) with EML natives", loadFiles},
@@ -134,7 +156,7 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	progress := func(done, total int) {
 		fmt.Fprintf(m.Stderr, "\r%s %d/%d records", bar(done, total, 30), done, total)
 	}
-	man, err := export.Produce(ctx, a, seqs, *out, f.writer(exportParams{loc: loc, custodian: *custodian, now: time.Now}), export.Options{
+	man, err := export.Produce(ctx, a, seqs, *out, f.writer(exportParams{loc: loc, custodian: *custodian, batesPrefix: *prefix, batesStart: *start, now: time.Now}), export.Options{
 		Format: *format, Query: query.String(), Zone: *zone, By: whoami(), BatesPrefix: *prefix, BatesStart: *start,
 		Origin: cfg.LogOrigin, Progress: progress})
 	fmt.Fprintln(m.Stderr)

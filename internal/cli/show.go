@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/export"
+	"github.com/onrecord/onrecord/internal/search"
+	"github.com/onrecord/onrecord/internal/thread"
+)
+
+// show prints a conversation reconstructed from its records: every
+// version of an edited message, deletions with the original preserved,
+// reactions, statuses, attachments, names as they were at the time.
+func (m *Main) show(ctx context.Context, args []string) int {
+	fs, load := m.flags("show", "conversation [--zone Z] [--channel C] ID")
+	zone := fs.String("zone", "UTC", "time zone for times shown")
+	channel := fs.String("channel", "", "the channel, when the same conversation id exists on several")
+	if len(args) == 0 || args[0] != "conversation" {
+		fmt.Fprintln(m.Stderr, "Usage: onrecord show conversation [--zone Z] [--channel C] ID")
+		return ExitUsage
+	}
+	cfg, code, ok := m.parse(fs, load, args[1:])
+	if !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(m.Stderr, "Usage: onrecord show conversation [--zone Z] [--channel C] ID")
+		return ExitUsage
+	}
+	loc, err := time.LoadLocation(*zone)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "onrecord: --zone %q: %v\n", *zone, err)
+		return ExitUsage
+	}
+	id := fs.Arg(0)
+	// Built, not parsed: a conversation id may hold anything.
+	var root search.Node = &search.Field{Name: search.FieldConversation, Value: id}
+	if *channel != "" {
+		root = &search.And{Nodes: []search.Node{root, &search.Field{Name: search.FieldChannel, Value: *channel}}}
+	}
+	query := search.Query{Root: root, Location: loc}
+	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
+	if err != nil {
+		return m.fail(err)
+	}
+	defer a.Close()
+	ix, _, err := openIndex(ctx, a, cfg.DataDir)
+	if err != nil {
+		return m.fail(err)
+	}
+	positions, err := ix.Matches(ctx, query, nil)
+	ix.Close()
+	if err != nil {
+		return m.fail(err)
+	}
+	var items []export.Item
+	for _, p := range positions {
+		ev, err := a.Get(p - 1)
+		if err != nil {
+			continue // disposed: nothing to show
+		}
+		items = append(items, export.Item{Seq: p - 1, Event: ev})
+	}
+	// Viewing content is on the record, like searching.
+	now := time.Now().UTC()
+	if _, err := a.AppendSystem(ctx, &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "access.view",
+		ProviderID: "view:" + now.Format(time.RFC3339Nano), Conversation: "access", Direction: onrecord.Inbound,
+		Sender: onrecord.Party{ID: whoami()}, SentAt: now, Body: query.String(),
+		Meta: map[string]string{"records": fmt.Sprint(len(items))}}); err != nil {
+		return m.fail(fmt.Errorf("the view could not be recorded, so nothing is shown: %w", err))
+	}
+	if len(items) == 0 {
+		fmt.Fprintf(m.Stderr, "onrecord: no records in conversation %q\n", id)
+		return ExitFailure
+	}
+	for _, c := range splitConversations(items) {
+		printConversation(m.Stdout, thread.Build(c), loc)
+	}
+	return ExitOK
+}
+
+// splitConversations separates the same id on different channels.
+func splitConversations(items []export.Item) [][]export.Item {
+	return export.Conversations(items)
+}
+
+func printConversation(w io.Writer, c *thread.Conversation, loc *time.Location) {
+	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
+	title := c.ID
+	if c.GroupName != "" {
+		title = c.GroupName + " (" + c.ID + ")"
+	}
+	fmt.Fprintf(w, "%s conversation %s — %d records, %s to %s\n", c.Channel, title, len(c.Items), ts(c.First), ts(c.Last))
+	for _, p := range c.Participants {
+		var names []string
+		for _, n := range p.Names {
+			names = append(names, n.Name)
+		}
+		side := "external"
+		if p.Organisation {
+			side = "organisation"
+		}
+		fmt.Fprintf(w, "  participant %s %s [%s]\n", p.ID, strings.Join(names, " / "), side)
+	}
+	fmt.Fprintln(w)
+	who := func(p onrecord.Party) string {
+		if p.Name != "" {
+			return p.Name
+		}
+		return p.ID
+	}
+	for _, e := range c.Timeline {
+		switch e.Kind {
+		case thread.EntryMessage:
+			msg := e.Message
+			ev := msg.Event
+			arrow := "←"
+			if ev.Direction == onrecord.Outbound {
+				arrow = "→"
+			}
+			mark := ""
+			if msg.IsDeleted() {
+				mark = " [DELETED " + ts(msg.Deleted[0].Event.SentAt) + "; original preserved]"
+			}
+			fmt.Fprintf(w, "%s %s %s  #%d%s\n", ts(ev.SentAt), arrow, who(ev.Sender), msg.Seq, mark)
+			for i, v := range msg.Versions {
+				label := "    "
+				if msg.Edited() {
+					label = fmt.Sprintf("    v%d %s: ", i+1, ts(v.Event.SentAt))
+				}
+				fmt.Fprintf(w, "%s%s\n", label, indent(v.Event.Body))
+			}
+			for _, at := range msg.Attachments {
+				state := fmt.Sprintf("%d bytes, sha256 %.12s…", at.Size, at.SHA256)
+				if at.Error != "" {
+					state = "not fetched: " + at.Error
+				}
+				fmt.Fprintf(w, "    📎 %s (%s) %s\n", at.Name, at.ContentType, state)
+			}
+			for _, r := range msg.Reactions {
+				fmt.Fprintf(w, "    reaction %s by %s\n", r.Emoji, who(r.Sender))
+			}
+			for _, rc := range msg.Statuses {
+				last := rc.Latest()
+				fmt.Fprintf(w, "    %s to %s at %s%s\n", last.Status, who(rc.Party), ts(last.Event.SentAt), errSuffix(last.Error))
+			}
+		default:
+			ev := e.Item.Event
+			fmt.Fprintf(w, "%s   [%s %s %s] %s  #%d\n", ts(ev.SentAt), e.Kind, ev.Kind, ev.Subtype, indent(ev.Body), e.Item.Seq)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func errSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
