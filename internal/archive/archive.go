@@ -70,6 +70,8 @@ type Archive struct {
 	buckets  sync.Map   // bucket name → *bucketStats
 	disposed map[string]bool
 	govMu    sync.Mutex // serialises hold changes and disposals
+	// holdScope resolves scoped holds (set by SetHoldScope, under govMu).
+	holdScope HoldScope
 }
 
 // bucketStats counts a bucket's event records without a lock: Append

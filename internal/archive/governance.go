@@ -49,6 +49,66 @@ func (a *Archive) changeHold(ctx context.Context, h retention.Hold) error {
 	return a.holds.Apply(h)
 }
 
+// HoldScope resolves scoped holds (by query, custodian, conversation) to
+// the buckets holding records they cover: bucket → hold ids.
+type HoldScope func(ctx context.Context, holds []retention.Hold) (map[string][]string, error)
+
+// SetHoldScope gives the archive the resolver of scoped holds (the search
+// index's). Without one, no bucket is disposable while a scoped hold is
+// active.
+func (a *Archive) SetHoldScope(fn HoldScope) {
+	a.govMu.Lock()
+	a.holdScope = fn
+	a.govMu.Unlock()
+}
+
+// resolveScoped returns the scoped holds' buckets: an empty map when none
+// is active, nil with an error when some are and cannot be resolved.
+func (a *Archive) resolveScoped(ctx context.Context) (map[string][]string, error) {
+	hs := a.holds.Scoped()
+	if len(hs) == 0 {
+		return map[string][]string{}, nil
+	}
+	if a.holdScope == nil {
+		return nil, fmt.Errorf("hold %s covers records by search; only a resolver with the index can tell which", hs[0].ID)
+	}
+	return a.holdScope(ctx, hs)
+}
+
+// BucketsOf returns the bucket of each record in seqs, reading envelope
+// headers in one pass over the journal from the first of them (nothing is
+// decrypted).
+func (a *Archive) BucketsOf(seqs []uint64) (map[uint64]string, error) {
+	out := make(map[uint64]string, len(seqs))
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	want := make(map[uint64]bool, len(seqs))
+	first := seqs[0]
+	for _, s := range seqs {
+		want[s] = true
+		first = min(first, s)
+	}
+	err := a.journal.Scan(first, func(seq uint64, data []byte) error {
+		if !want[seq] {
+			return nil
+		}
+		env, err := record.Unmarshal(data)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		out[seq] = env.Bucket
+		if len(out) == len(want) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Holds lists the active holds.
 func (a *Archive) Holds() []retention.Hold { return a.holds.Active() }
 
@@ -77,10 +137,20 @@ func (a *Archive) Buckets() []BucketInfo {
 		out[i].Disposed = a.disposed[out[i].Bucket]
 	}
 	a.mu.Unlock()
+	a.govMu.Lock()
+	scoped, scopeErr := a.resolveScoped(context.Background())
+	a.govMu.Unlock()
 	for i := range out {
 		exp, ok, err := a.policy.ExpiresAt(out[i].Bucket)
 		out[i].ExpiresAt, out[i].Permanent = exp, !ok && err == nil
 		out[i].HeldBy, _ = a.holds.Covering(out[i].Bucket)
+		out[i].HeldBy = append(out[i].HeldBy, scoped[out[i].Bucket]...)
+		if scopeErr != nil {
+			// Unresolved scoped holds hold everything, as Dispose treats them.
+			for _, h := range a.holds.Scoped() {
+				out[i].HeldBy = append(out[i].HeldBy, h.ID+" (unresolved)")
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Bucket < out[j].Bucket })
 	return out
@@ -94,7 +164,11 @@ func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (reten
 	a.govMu.Lock()
 	defer a.govMu.Unlock()
 	now := a.now().UTC()
-	if err := retention.CheckDisposal(a.policy, a.holds, bucket, now); err != nil {
+	scoped, err := a.resolveScoped(ctx)
+	if err != nil {
+		return retention.Disposal{}, &onrecord.Error{Code: onrecord.EFORBIDDEN, Message: "disposal refused: scoped holds could not be resolved", Err: err}
+	}
+	if err := retention.CheckDisposal(a.policy, a.holds, bucket, now, scoped); err != nil {
 		return retention.Disposal{}, &onrecord.Error{Code: onrecord.EFORBIDDEN, Message: "disposal refused", Err: err}
 	}
 	class, _, _ := retention.ParseBucket(bucket)
@@ -122,9 +196,11 @@ func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (reten
 	if _, err := rand.Read(env.ID[:]); err != nil {
 		return d, err
 	}
-	if _, err := a.appendEnvelope(ctx, env); err != nil {
+	seq, err := a.appendEnvelope(ctx, env)
+	if err != nil {
 		return d, err
 	}
+	d.Seq = seq
 	a.mu.Lock()
 	a.disposed[bucket] = true
 	a.mu.Unlock()

@@ -23,7 +23,7 @@ func whoami() string {
 // class and date range. Matters, custodians and queries come with search.
 func (m *Main) hold(ctx context.Context, args []string) int {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "release" && args[0] != "list") {
-		fmt.Fprintln(m.Stderr, "Usage: onrecord hold create --id ID [--class C,...] [--from YYYY-MM-DD] [--to YYYY-MM-DD] --reason TEXT\n       onrecord hold release --id ID --reason TEXT\n       onrecord hold list [--json]")
+		fmt.Fprintln(m.Stderr, "Usage: onrecord hold create --id ID [--class C,...|--query Q|--custodian ID,...|--conversation ID,...] [--from YYYY-MM-DD] [--to YYYY-MM-DD] --reason TEXT\n       onrecord hold release --id ID --reason TEXT\n       onrecord hold list [--json]")
 		return ExitUsage
 	}
 	sub := args[0]
@@ -32,6 +32,9 @@ func (m *Main) hold(ctx context.Context, args []string) int {
 	classes := fs.String("class", "", "comma-separated retention classes the hold covers (default: all)")
 	from := fs.String("from", "", "first UTC day covered, YYYY-MM-DD (default: open)")
 	to := fs.String("to", "", "last UTC day covered, YYYY-MM-DD (default: open)")
+	query := fs.String("query", "", "hold the records this search finds (and what refers to them), now and as they arrive")
+	custodians := fs.String("custodian", "", "comma-separated participant identities whose records are held")
+	conversations := fs.String("conversation", "", "comma-separated conversations whose records are held")
 	reason := fs.String("reason", "", "why (recorded)")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	cfg, code, ok := m.parse(fs, load, args[1:])
@@ -45,9 +48,20 @@ func (m *Main) hold(ctx context.Context, args []string) int {
 	defer a.Close()
 	switch sub {
 	case "create":
-		h := retention.Hold{ID: *id, Name: *id, From: *from, To: *to, Reason: *reason, By: whoami()}
+		h := retention.Hold{ID: *id, Name: *id, From: *from, To: *to, Reason: *reason, By: whoami(), Query: *query}
 		if *classes != "" {
 			h.Classes = strings.Split(*classes, ",")
+		}
+		if *custodians != "" {
+			h.Custodians = strings.Split(*custodians, ",")
+		}
+		if *conversations != "" {
+			h.Conversations = strings.Split(*conversations, ",")
+		}
+		if h.Scoped() {
+			if _, err := holdQuery(h); err != nil {
+				return m.fail(err)
+			}
 		}
 		if err := a.CreateHold(ctx, h); err != nil {
 			return m.fail(err)
@@ -65,7 +79,12 @@ func (m *Main) hold(ctx context.Context, args []string) int {
 			return ExitOK
 		}
 		for _, h := range holds {
-			fmt.Fprintf(m.Stdout, "%s\tclasses=%s\tfrom=%s\tto=%s\tsince %s\t%s\n", h.ID, orAll(h.Classes), orOpen(h.From), orOpen(h.To), h.At.Format(time.RFC3339), h.Reason)
+			scope := "classes=" + orAll(h.Classes)
+			if h.Scoped() {
+				q, _ := holdQuery(h)
+				scope = "records=" + q.String()
+			}
+			fmt.Fprintf(m.Stdout, "%s\t%s\tfrom=%s\tto=%s\tsince %s\t%s\n", h.ID, scope, orOpen(h.From), orOpen(h.To), h.At.Format(time.RFC3339), h.Reason)
 		}
 	}
 	return ExitOK

@@ -61,6 +61,23 @@ type Hold struct {
 	Reason  string    `json:"reason,omitempty"`
 	By      string    `json:"by,omitempty"`
 	At      time.Time `json:"at"`
+	// A scoped hold covers the records a search finds rather than whole
+	// classes: Query in the search language, Custodians (participant
+	// identities on any channel) and Conversations, all of which must
+	// match, with From/To then bounding the day a record was sent. It
+	// holds every bucket holding such a record, including records that
+	// arrive after it was placed. Only the index can tell which buckets
+	// those are, so the archive refuses disposal while a scoped hold is
+	// active unless it is given a resolver (see Archive.SetHoldScope).
+	Query         string   `json:"query,omitempty"`
+	Custodians    []string `json:"custodians,omitempty"`
+	Conversations []string `json:"conversations,omitempty"`
+}
+
+// Scoped reports whether the hold covers records by search rather than
+// buckets by class and day.
+func (h *Hold) Scoped() bool {
+	return h.Query != "" || len(h.Custodians) > 0 || len(h.Conversations) > 0
 }
 
 // Validate checks a hold change before it is recorded.
@@ -158,12 +175,23 @@ func (r *Holds) Covering(bucket string) ([]string, error) {
 	defer r.mu.RUnlock()
 	var ids []string
 	for id, h := range r.active {
-		if h.covers(class, d) {
+		if !h.Scoped() && h.covers(class, d) {
 			ids = append(ids, id)
 		}
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// Scoped lists the active scoped holds, by id.
+func (r *Holds) Scoped() []Hold {
+	var out []Hold
+	for _, h := range r.Active() {
+		if h.Scoped() {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Active lists the active holds, by id.
@@ -180,7 +208,11 @@ func (r *Holds) Active() []Hold {
 
 // CheckDisposal returns nil only if the bucket may be disposed of at now:
 // its retention has passed and no hold covers it.
-func CheckDisposal(p Policy, holds *Holds, bucket string, now time.Time) error {
+//
+// scoped maps buckets to the scoped holds covering them, as resolved
+// through the index; it must be non-nil whenever a scoped hold is active,
+// or nothing is disposable.
+func CheckDisposal(p Policy, holds *Holds, bucket string, now time.Time, scoped map[string][]string) error {
 	exp, ok, err := p.ExpiresAt(bucket)
 	if err != nil {
 		return err
@@ -195,6 +227,10 @@ func CheckDisposal(p Policy, holds *Holds, bucket string, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if sh := holds.Scoped(); len(sh) > 0 && scoped == nil {
+		return fmt.Errorf("bucket %s: %w: hold %s covers records by search, which needs the index to resolve (use onrecord retention run)", bucket, ErrHeld, sh[0].ID)
+	}
+	ids = append(ids, scoped[bucket]...)
 	if len(ids) > 0 {
 		return fmt.Errorf("bucket %s: %w: %v", bucket, ErrHeld, ids)
 	}
@@ -204,6 +240,9 @@ func CheckDisposal(p Policy, holds *Holds, bucket string, now time.Time) error {
 // Disposal is the public content of a disposal record: facts about what was
 // destroyed, never content.
 type Disposal struct {
+	// Seq is the disposal record's own position, known once it is
+	// appended (not part of the record).
+	Seq       uint64    `json:"-"`
 	Bucket    string    `json:"bucket"`
 	Records   uint64    `json:"records"`
 	FirstSeq  uint64    `json:"first_seq"`

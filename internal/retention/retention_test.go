@@ -32,7 +32,7 @@ func TestCheckDisposal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckDisposal(p, holds, tt.bucket, tt.now)
+			err := CheckDisposal(p, holds, tt.bucket, tt.now, nil)
 			if tt.wantOK {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -44,13 +44,13 @@ func TestCheckDisposal(t *testing.T) {
 			}
 		})
 	}
-	if err := CheckDisposal(p, holds, "unknown/2020-01-10", day.AddDate(50, 0, 0)); err == nil {
+	if err := CheckDisposal(p, holds, "unknown/2020-01-10", day.AddDate(50, 0, 0), nil); err == nil {
 		t.Fatal("unknown class was disposable")
 	}
 	if err := holds.Apply(Hold{ID: "h1", Action: "release", At: day}); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckDisposal(p, holds, "long/2020-01-10", day.AddDate(7, 0, 0)); err != nil {
+	if err := CheckDisposal(p, holds, "long/2020-01-10", day.AddDate(7, 0, 0), nil); err != nil {
 		t.Fatalf("released hold still blocks: %v", err)
 	}
 }
