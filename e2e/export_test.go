@@ -64,3 +64,38 @@ func TestCLI_ExportEveryFormatVerifiesAndTamperFails(t *testing.T) {
 		t.Fatalf("show deleted:\n%s", s.stdout)
 	}
 }
+
+// TestCLI_MatterOpensHoldsSearchesAndExportsItsMethodology: a FOIA matter
+// gets its due date in working days and a hold on what it covers; its
+// searches are its methodology, which travels with its export.
+func TestCLI_MatterOpensHoldsSearchesAndExportsItsMethodology(t *testing.T) {
+	dir := t.TempDir()
+	corpus, _ := filepath.Abs("../internal/export/testdata/corpus.jsonl")
+	if r := run(t, dir, nil, "import", "--format", "jsonl", corpus); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	r := run(t, dir, nil, "matter", "open", "--id", "FOIA-1", "--type", "foia", "--received", "2026-11-25", "--query", `"term sheet"`)
+	if r.code != 0 || !strings.Contains(r.stdout, "due Thu 2026-12-24") || !strings.Contains(r.stdout, "5 records covered and held") {
+		t.Fatalf("open: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, nil, "hold", "list"); !strings.Contains(r.stdout, "FOIA-1") {
+		t.Fatalf("no hold: %s", r.stdout)
+	}
+	if r := run(t, dir, nil, "matter", "search", "--id", "FOIA-1", "signed"); r.code != 0 || !strings.HasPrefix(r.stdout, "2 records") {
+		t.Fatalf("search: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out := filepath.Join(dir, "production")
+	if r := run(t, dir, nil, "matter", "export", "--id", "FOIA-1", "--format", "eml", "--out", out); r.code != 0 {
+		t.Fatalf("export: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "methodology.json"))
+	if err != nil || !strings.Contains(string(b), `"purpose": "responsive"`) || !strings.Contains(string(b), `"purpose": "export"`) {
+		t.Fatalf("methodology: %v\n%s", err, b)
+	}
+	if v := run(t, dir, nil, "verify-export", out); v.code != 0 {
+		t.Fatalf("verify-export: %s", v.stdout)
+	}
+	if r := run(t, dir, nil, "matter", "open", "--id", "S-1", "--type", "subpoena", "--received", "2026-11-25", "--query", "x"); r.code != 2 {
+		t.Fatalf("a subpoena without a due date: %d %s", r.code, r.stderr)
+	}
+}
