@@ -81,7 +81,7 @@ func TestCLI_MatterOpensHoldsSearchesAndExportsItsMethodology(t *testing.T) {
 	if r := run(t, dir, nil, "hold", "list"); !strings.Contains(r.stdout, "FOIA-1") {
 		t.Fatalf("no hold: %s", r.stdout)
 	}
-	if r := run(t, dir, nil, "matter", "search", "--id", "FOIA-1", "signed"); r.code != 0 || !strings.HasPrefix(r.stdout, "2 records") {
+	if r := run(t, dir, nil, "matter", "search", "--id", "FOIA-1", "signed"); r.code != 0 || !strings.HasPrefix(r.stdout, "3 records") {
 		t.Fatalf("search: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	out := filepath.Join(dir, "production")
