@@ -155,9 +155,30 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	if r.code == 0 {
 		t.Errorf("import while serving succeeded")
 	}
+	// Commands that read ask the running server instead, on the admin
+	// listener with the token it left in the data directory.
+	env := []string{"ONRECORD_ADMIN_LISTEN=" + adm}
+	if r := run(t, dir, env, "status"); r.code != 0 || !strings.Contains(r.stdout, "running server") {
+		t.Errorf("status while serving: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, env, "search", "--json", "anything"); r.code != 0 || !strings.Contains(r.stdout, `"count": "0"`) {
+		t.Errorf("search while serving: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, env, "search", "from:"); r.code != 2 {
+		t.Errorf("bad query while serving: %d %s", r.code, r.stderr)
+	}
+	if code, _ := get("http://" + adm + "/local/v1/status"); code != 401 {
+		t.Errorf("local API without its token: %d", code)
+	}
+	if code, _ := get("http://" + pub + "/api/v1/search?q=x"); code != 401 {
+		t.Errorf("search API without a token: %d", code)
+	}
 	srv.stop(t, syscall.SIGTERM)
 	out := srv.output()
 	abs, _ := filepath.EvalSymlinks(dir)
+	if _, err := os.Stat(filepath.Join(dir, "onrecord-data", "local.token")); err == nil {
+		t.Error("the local token outlived the server")
+	}
 	for _, want := range []string{"data directory " + filepath.Join(abs, "onrecord-data"), "WARNING: a new key-encryption key", "final checkpoint signed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve output lacks %q:\n%s", want, out)

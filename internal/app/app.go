@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/connector"
 	"github.com/onrecord/onrecord/internal/fetch"
+	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/queue"
 	"github.com/onrecord/onrecord/internal/scim"
@@ -37,6 +39,8 @@ type App struct {
 	registry   *prometheus.Registry
 	tokens     *ingest.Tokens
 	log        *slog.Logger
+	index      *indexer
+	localToken string
 }
 
 // Options configure Open.
@@ -99,7 +103,21 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		}
 		tokens = append(tokens, v)
 	}
-	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: ingest.NewTokens(tokens), log: log}, nil
+	ix, err := index.Open(cfg.IndexDir(), a.IndexKey())
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("search index: %w (remove %s to rebuild it)", err, cfg.IndexDir())
+	}
+	x := &indexer{ix: ix, a: a, log: log}
+	reg.MustRegister(x.metrics()...)
+	localToken, err := writeLocalToken(cfg.DataDir)
+	if err != nil {
+		ix.Close()
+		a.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: ingest.NewTokens(tokens), log: log,
+		index: x, localToken: localToken}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -169,6 +187,14 @@ func (a *App) PublicHandler() http.Handler {
 	a.Gateway.Register(mux)
 	a.Gateway.RegisterAPI(mux, a.tokens)
 	mux.HandleFunc("POST /api/v1/contacts", a.addContact)
+	mux.HandleFunc("GET /api/v1/search", func(w http.ResponseWriter, r *http.Request) {
+		if !a.tokens.Valid(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
+			writeJSONError(w, http.StatusUnauthorized, "a valid bearer token is required (api_tokens)")
+			return
+		}
+		a.serveSearch(w, r, "api")
+	})
 	if a.Config.ScimToken != "" {
 		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
 		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"
@@ -190,6 +216,7 @@ func (a *App) AdminHandler() http.Handler {
 		fmt.Fprintf(w, "ready: %d records, %d channels\n", a.Archive.Len(), len(a.Config.Channels))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.localAPI(mux)
 	return mux
 }
 
@@ -197,8 +224,15 @@ func (a *App) AdminHandler() http.Handler {
 func (a *App) Start(ctx context.Context) {
 	a.Gateway.RunStreams(ctx)
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
+	go a.index.run(ctx, 250*time.Millisecond)
 	a.Governance.run(ctx)
 }
 
 // Close closes the archive (after the listeners have drained).
-func (a *App) Close() error { return a.Archive.Close() }
+func (a *App) Close() error {
+	os.Remove(filepath.Join(a.Config.DataDir, LocalTokenFile))
+	a.index.mu.Lock() // no catch-up in flight
+	err := a.index.ix.Close()
+	a.index.mu.Unlock()
+	return errors.Join(err, a.Archive.Close())
+}

@@ -85,6 +85,12 @@ func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) er
 	return nil
 }
 
+// Searchable says whether an event belongs in the search index: captured
+// records do; the archive's own records (searches, exports, policy
+// decisions, directory changes) do not, so that searching for a word does
+// not find the searches that used it.
+func Searchable(ev *onrecord.Event) bool { return ev != nil && ev.Channel != SystemChannel }
+
 // IndexKey is the key of the search index's encrypted files, derived from
 // the archive's KEK-wrapped secret so that the index needs no key of its
 // own and is unreadable without the key file.

@@ -45,6 +45,8 @@ func commands() []command {
 		{"verify", "audit the whole data directory offline", (*Main).verify},
 		{"checkpoint", "print the latest signed checkpoint", (*Main).checkpoint},
 		{"search", "search the archive (brings the encrypted index up to date first)", (*Main).search},
+		{"status", "records, log size, index lag, media backlog (asks the running server if there is one)", (*Main).status},
+		{"reindex", "rebuild the search index from the journal", (*Main).reindex},
 		{"show", "show a conversation reconstructed: versions, deletions, reactions, statuses (show conversation ID)", (*Main).show},
 		{"export", "produce records with their proofs (--query Q --format jsonl|rsmf|eml|dat|html|pdf --out DIR)", (*Main).export},
 		{"verify-export", "check an export offline: files, manifest, proofs", (*Main).verifyExport},

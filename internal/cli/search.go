@@ -5,55 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/index"
-	"github.com/onrecord/onrecord/internal/search"
 )
 
 // openIndex opens the encrypted index under data_dir and brings it up to
-// date with the journal. Index positions are journal seq + 1, so that the
-// index's "0 = empty" never hides record 0.
+// date with the journal.
 func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.Index, int, error) {
 	ix, err := index.Open(filepath.Join(dataDir, "index"), a.IndexKey())
 	if err != nil {
 		return nil, 0, err
 	}
-	pos, err := ix.Position(ctx)
+	added, err := index.CatchUp(ctx, ix, a, archive.Searchable)
 	if err != nil {
-		ix.Close()
-		return nil, 0, err
-	}
-	added := 0
-	var batch []index.Entry
-	err = a.Events(pos, func(seq uint64, ev *onrecord.Event, err error) error {
-		if err != nil || ev.Channel == archive.SystemChannel {
-			// Holds, disposals, disposed records, and the archive's own
-			// records (searches, exports, policy decisions): only the
-			// position moves. Searching for a word must not find the
-			// searches that used it.
-			ev = nil
-		}
-		batch = append(batch, index.Entry{Seq: seq + 1, Event: ev})
-		if ev != nil {
-			added++
-		}
-		if len(batch) < index.BatchSize {
-			return nil
-		}
-		err = ix.AddBatch(ctx, batch)
-		batch = batch[:0]
-		return err
-	})
-	if err != nil {
-		ix.Close()
-		return nil, 0, err
-	}
-	if err := ix.AddBatch(ctx, batch); err != nil {
 		ix.Close()
 		return nil, 0, err
 	}
@@ -70,8 +40,8 @@ func (m *Main) search(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	q := strings.Join(fs.Args(), " ")
-	if strings.TrimSpace(q) == "" {
+	req := app.SearchRequest{Query: strings.Join(fs.Args(), " "), Zone: *zone, Limit: *limit, Relevance: *relevance}
+	if strings.TrimSpace(req.Query) == "" {
 		fmt.Fprintln(m.Stderr, "Usage: onrecord search [--json] [--zone Z] [--relevance] QUERY")
 		return ExitUsage
 	}
@@ -80,75 +50,58 @@ func (m *Main) search(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "onrecord: --zone %q: %v\n", *zone, err)
 		return ExitUsage
 	}
-	query, err := search.Parse(q, loc)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)
-		return ExitUsage
-	}
-	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
-	if err != nil {
-		return m.fail(err)
-	}
-	defer a.Close()
-	ix, added, err := openIndex(ctx, a, cfg.DataDir)
-	if err != nil {
-		if errors.Is(err, index.ErrWrongKey) {
-			fmt.Fprintln(m.Stderr, "onrecord: the index does not open with this key file; remove", filepath.Join(cfg.DataDir, "index"), "and search again to rebuild it")
+	var res *app.SearchResult
+	if srv := m.server(ctx, cfg); srv != nil {
+		// A server has the data directory: ask it rather than open the
+		// files a second time.
+		res = new(app.SearchResult)
+		if code, err := srv.call(ctx, "POST", "/local/v1/search", req, res); err != nil {
+			if code == 400 {
+				fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)
+				return ExitUsage
+			}
+			return m.fail(err)
 		}
-		return m.fail(err)
-	}
-	defer ix.Close()
-	if added > 0 && !*asJSON {
-		fmt.Fprintf(m.Stderr, "indexed %d new records\n", added)
-	}
-	opts := index.SearchOptions{Limit: *limit}
-	if *relevance {
-		opts.Order = index.Relevance
-	}
-	res, err := ix.Search(ctx, query, opts)
-	if err != nil {
-		return m.fail(err)
-	}
-	// Every search is on the record: who, what, how many hits.
-	audit := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "access.search", ProviderID: "search:" + time.Now().UTC().Format(time.RFC3339Nano),
-		Conversation: "access", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: whoami()}, SentAt: time.Now().UTC(),
-		Body: query.String(), Meta: map[string]string{"hits": res.CountText(), "zone": *zone}}
-	if _, err := a.AppendSystem(ctx, audit); err != nil {
-		return m.fail(fmt.Errorf("the search could not be recorded, so no results are shown: %w", err))
+	} else {
+		a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
+		if err != nil {
+			return m.fail(err)
+		}
+		defer a.Close()
+		ix, added, err := openIndex(ctx, a, cfg.DataDir)
+		if err != nil {
+			if errors.Is(err, index.ErrWrongKey) {
+				fmt.Fprintln(m.Stderr, "onrecord: the index does not open with this key file; run onrecord reindex")
+			}
+			return m.fail(err)
+		}
+		defer ix.Close()
+		if added > 0 && !*asJSON {
+			fmt.Fprintf(m.Stderr, "indexed %d new records\n", added)
+		}
+		res, err = app.Search(ctx, a, ix, req, whoami())
+		var se *app.SearchError
+		if errors.As(err, &se) {
+			fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)
+			return ExitUsage
+		}
+		if err != nil {
+			return m.fail(err)
+		}
 	}
 	if *asJSON {
-		type hit struct {
-			Seq          uint64    `json:"seq"`
-			ID           string    `json:"id"`
-			Channel      string    `json:"channel"`
-			Kind         string    `json:"kind"`
-			Conversation string    `json:"conversation"`
-			Direction    string    `json:"direction"`
-			Sender       string    `json:"sender"`
-			SentAt       time.Time `json:"sent_at"`
-			Snippet      string    `json:"snippet"`
-		}
-		out := struct {
-			Query string `json:"query"`
-			Count string `json:"count"`
-			Hits  []hit  `json:"hits"`
-		}{Query: query.String(), Count: res.CountText(), Hits: []hit{}}
-		for _, h := range res.Hits {
-			out.Hits = append(out.Hits, hit{h.Seq - 1, h.ID, h.Channel, string(h.Kind), h.Conversation, string(h.Direction),
-				h.Sender.ID, h.SentAt, snippet(h.Snippet, "[", "]")})
-		}
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		enc.Encode(res)
 		return ExitOK
 	}
-	fmt.Fprintf(m.Stdout, "%s results for %s\n", res.CountText(), query.String())
+	fmt.Fprintf(m.Stdout, "%s results for %s\n", res.Count, res.Query)
 	for _, h := range res.Hits {
-		who := h.Sender.Name
+		who := h.SenderName
 		if who == "" {
-			who = h.Sender.ID
+			who = h.Sender
 		}
-		fmt.Fprintf(m.Stdout, "%s  %-9s %-8s %-20s %s\n", h.SentAt.In(loc).Format("2006-01-02 15:04"), h.Channel, h.Kind, who, snippet(h.Snippet, "«", "»"))
+		fmt.Fprintf(m.Stdout, "%s  %-9s %-8s %-20s %s\n", h.SentAt.In(loc).Format("2006-01-02 15:04"), h.Channel, h.Kind, who, snippet(h.Fragments, "«", "»"))
 	}
 	return ExitOK
 }
@@ -163,4 +116,31 @@ func snippet(fs []index.Fragment, open, close string) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// reindex rebuilds the search index from the journal: the index is a
+// cache, the journal the truth.
+func (m *Main) reindex(ctx context.Context, args []string) int {
+	fs, load := m.flags("reindex", "")
+	cfg, code, ok := m.parse(fs, load, args)
+	if !ok {
+		return code
+	}
+	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
+	if err != nil {
+		return m.fail(err) // a running server holds the directory: stop it first
+	}
+	defer a.Close()
+	if err := os.RemoveAll(cfg.IndexDir()); err != nil {
+		return m.fail(err)
+	}
+	start := time.Now()
+	ix, added, err := openIndex(ctx, a, cfg.DataDir)
+	if err != nil {
+		return m.fail(err)
+	}
+	ix.Close()
+	d := time.Since(start)
+	fmt.Fprintf(m.Stdout, "indexed %d records of %d in %s (%.0f/s)\n", added, a.Len(), d.Round(time.Millisecond), float64(added)/d.Seconds())
+	return ExitOK
 }

@@ -529,6 +529,7 @@ func (c *Config) JournalDir() string  { return filepath.Join(c.DataDir, "journal
 func (c *Config) LedgerDir() string   { return filepath.Join(c.DataDir, "log") }
 func (c *Config) KeystoreDir() string { return filepath.Join(c.DataDir, "keys", "buckets") }
 func (c *Config) BlobDir() string     { return filepath.Join(c.DataDir, "blobs") }
+func (c *Config) IndexDir() string    { return filepath.Join(c.DataDir, "index") }
 func (c *Config) QueueDir() string    { return filepath.Join(c.DataDir, "queue") }
 
 // KEKPath is key_file, or the default inside the data directory.
