@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -261,9 +262,23 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 			return http.StatusServiceUnavailable, "not stored; retry later"
 		}
 	}
+	// The events of one delivery (a batch of statuses, a message with its
+	// edit) are appended together, so they share one group commit instead
+	// of waiting for an fsync each.
+	results := make([]archive.Result, len(events))
+	errs := make([]error, len(events))
+	if len(events) == 1 {
+		results[0], errs[0] = g.opts.Archive.Append(ctx, &events[0].Event)
+	} else {
+		var wg sync.WaitGroup
+		for i := range events {
+			wg.Go(func() { results[i], errs[i] = g.opts.Archive.Append(ctx, &events[i].Event) })
+		}
+		wg.Wait()
+	}
 	for i := range events {
 		ev := &events[i].Event
-		res, err := g.opts.Archive.Append(ctx, ev)
+		res, err := results[i], errs[i]
 		if err != nil {
 			ch.health.failed(string(ev.Kind))
 			g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
