@@ -167,6 +167,16 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	if r := run(t, dir, env, "search", "from:"); r.code != 2 {
 		t.Errorf("bad query while serving: %d %s", r.code, r.stderr)
 	}
+	exported := filepath.Join(dir, "while-serving")
+	if r := run(t, dir, env, "export", "--query", "anything", "--format", "jsonl", "--out", exported); r.code != 0 || !strings.Contains(r.stdout, "by the running server") {
+		t.Errorf("export while serving: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, nil, "verify-export", exported); r.code != 0 {
+		t.Errorf("verify-export of the server's export: %s", r.stdout)
+	}
+	if code, _ := get("http://" + pub + "/api/v1/exports"); code != 401 {
+		t.Errorf("exports API without a token: %d", code)
+	}
 	if code, _ := get("http://" + adm + "/local/v1/status"); code != 401 {
 		t.Errorf("local API without its token: %d", code)
 	}

@@ -41,6 +41,10 @@ type App struct {
 	log        *slog.Logger
 	index      *indexer
 	localToken string
+	exports    exportJobs
+	// runCtx lives from Start to shutdown: background work (exports) ends
+	// with it.
+	runCtx context.Context
 }
 
 // Options configure Open.
@@ -117,7 +121,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: ingest.NewTokens(tokens), log: log,
-		index: x, localToken: localToken}, nil
+		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background()}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -187,14 +191,18 @@ func (a *App) PublicHandler() http.Handler {
 	a.Gateway.Register(mux)
 	a.Gateway.RegisterAPI(mux, a.tokens)
 	mux.HandleFunc("POST /api/v1/contacts", a.addContact)
-	mux.HandleFunc("GET /api/v1/search", func(w http.ResponseWriter, r *http.Request) {
-		if !a.tokens.Valid(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
-			writeJSONError(w, http.StatusUnauthorized, "a valid bearer token is required (api_tokens)")
-			return
+	apiAuth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !a.tokens.Valid(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
+				writeJSONError(w, http.StatusUnauthorized, "a valid bearer token is required (api_tokens)")
+				return
+			}
+			h(w, r)
 		}
-		a.serveSearch(w, r, "api")
-	})
+	}
+	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveSearch(w, r, "api") }))
+	a.exportRoutes(mux, "/api/v1", apiAuth, false)
 	if a.Config.ScimToken != "" {
 		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
 		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"
@@ -222,6 +230,7 @@ func (a *App) AdminHandler() http.Handler {
 
 // Start starts background work (event streams).
 func (a *App) Start(ctx context.Context) {
+	a.runCtx = ctx
 	a.Gateway.RunStreams(ctx)
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
 	go a.index.run(ctx, 250*time.Millisecond)
@@ -231,7 +240,8 @@ func (a *App) Start(ctx context.Context) {
 // Close closes the archive (after the listeners have drained).
 func (a *App) Close() error {
 	os.Remove(filepath.Join(a.Config.DataDir, LocalTokenFile))
-	a.index.mu.Lock() // no catch-up in flight
+	a.exports.wg.Wait() // their context ended with the server's
+	a.index.mu.Lock()   // no catch-up in flight
 	err := a.index.ix.Close()
 	a.index.mu.Unlock()
 	return errors.Join(err, a.Archive.Close())

@@ -239,6 +239,7 @@ func (a *App) localAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /local/v1/search", auth(func(w http.ResponseWriter, r *http.Request) {
 		a.serveSearch(w, r, r.Header.Get("X-Onrecord-User"))
 	}))
+	a.exportRoutes(mux, "/local/v1", auth, true)
 }
 
 // serveSearch answers a SearchRequest (JSON body, or the query string of a

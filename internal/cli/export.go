@@ -6,103 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/export"
-	"github.com/onrecord/onrecord/internal/export/eml"
-	"github.com/onrecord/onrecord/internal/export/jsonl"
-	"github.com/onrecord/onrecord/internal/export/loadfile"
-	"github.com/onrecord/onrecord/internal/export/rsmf"
-	"github.com/onrecord/onrecord/internal/export/transcript"
+	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/search"
 	"github.com/onrecord/onrecord/verify"
 )
 
-// exportFormat builds a format's writer for a production.
-type exportFormat struct {
-	summary string
-	writer  func(p exportParams) export.Writer
-}
-
-// exportParams are what a format may need beyond the items.
-type exportParams struct {
-	loc         *time.Location
-	custodian   string
-	batesPrefix string
-	batesStart  int
-	now         func() time.Time
-}
-
-// exportFormats are the formats `onrecord export --format` knows.
-func exportFormats() map[string]exportFormat {
-	return map[string]exportFormat{
-		"jsonl": {"canonical events, one per line (what `onrecord import` reads)", func(exportParams) export.Writer { return jsonl.Write }},
-		"eml": {"one RFC 5322 message per record, threaded, attachments as MIME parts", func(p exportParams) export.Writer {
-			return func(dir string, items []export.Item) ([]export.File, error) {
-				return eml.Write(dir, items, eml.Options{Location: p.loc})
-			}
-		}},
-		"html": {"human-readable transcripts, one self-contained HTML file per conversation", func(p exportParams) export.Writer {
-			return func(dir string, items []export.Item) ([]export.File, error) {
-				return transcript.WriteHTML(dir, items, transcript.Options{Location: p.loc, BatesPrefix: p.batesPrefix, BatesStart: p.batesStart, Now: p.now})
-			}
-		}},
-		"pdf": {"transcripts as PDF, page numbers and a production number on every page", func(p exportParams) export.Writer {
-			return func(dir string, items []export.Item) ([]export.File, error) {
-				// Pages are numbered apart from records: PREFIX-P00000001.
-				pdfs, err := transcript.WritePDF(dir, items, transcript.Options{Location: p.loc, BatesPrefix: p.batesPrefix + "-P", BatesStart: 1, Now: p.now})
-				if err != nil {
-					return nil, err
-				}
-				files := make([]export.File, len(pdfs))
-				for i, f := range pdfs {
-					files[i] = f.File
-				}
-				return files, nil
-			}
-		}},
-		"dat":  {"load files (Concordance DAT, CSV, EDRM XML 1.2) with EML natives", loadFiles},
-		"csv":  {"the same as dat (the CSV is among the load files)", loadFiles},
-		"edrm": {"the same as dat (the EDRM XML is among the load files)", loadFiles},
-		"rsmf": {"RSMF 2.0, one .rsmf per conversation and day (Relativity and other review platforms)", func(p exportParams) export.Writer {
-			return func(dir string, items []export.Item) ([]export.File, error) {
-				return rsmf.Write(dir, items, rsmf.Options{Location: p.loc, Custodian: p.custodian, Now: p.now})
-			}
-		}},
-	}
-}
-
-// loadFiles writes EML natives and the load files that point at them.
-func loadFiles(p exportParams) export.Writer {
-	return func(dir string, items []export.Item) ([]export.File, error) {
-		natives, err := eml.Write(dir, items, eml.Options{Location: p.loc})
-		if err != nil {
-			return nil, err
-		}
-		paths, err := loadfile.PathsOf(natives)
-		if err != nil {
-			return nil, err
-		}
-		lf, err := loadfile.Write(dir, items, loadfile.Options{Location: p.loc, Custodian: p.custodian, Natives: paths})
-		if err != nil {
-			return nil, err
-		}
-		return append(natives, lf...), nil
-	}
-}
-
-func formatNames() string {
-	var names []string
-	for n := range exportFormats() {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}
+func formatNames() string { return strings.Join(formats.Names(), ", ") }
 
 func (m *Main) export(ctx context.Context, args []string) int {
 	fs, load := m.flags("export", "--query Q --format F --out DIR [--zone Z] [--bates-prefix P] [--bates-start N]")
@@ -117,7 +34,7 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	f, known := exportFormats()[*format]
+	f, known := formats.Get(*format)
 	if strings.TrimSpace(*q) == "" || *out == "" || !known {
 		fmt.Fprintf(m.Stderr, "Usage: onrecord export --query Q --format F --out DIR\n  formats: %s\n", formatNames())
 		return ExitUsage
@@ -131,6 +48,10 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)
 		return ExitUsage
+	}
+	if srv := m.server(ctx, cfg); srv != nil {
+		return m.exportViaServer(ctx, srv, app.ExportRequest{Query: *q, Format: *format, Zone: *zone, Custodian: *custodian,
+			BatesPrefix: *prefix, BatesStart: *start, Out: absPath(*out)})
 	}
 	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
 	if err != nil {
@@ -156,7 +77,7 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	progress := func(done, total int) {
 		fmt.Fprintf(m.Stderr, "\r%s %d/%d records", bar(done, total, 30), done, total)
 	}
-	man, err := export.Produce(ctx, a, seqs, *out, f.writer(exportParams{loc: loc, custodian: *custodian, batesPrefix: *prefix, batesStart: *start, now: time.Now}), export.Options{
+	man, err := export.Produce(ctx, a, seqs, *out, f.Writer(formats.Params{Location: loc, Custodian: *custodian, BatesPrefix: *prefix, BatesStart: *start, Now: time.Now}), export.Options{
 		Format: *format, Query: query.String(), Zone: *zone, By: whoami(), BatesPrefix: *prefix, BatesStart: *start,
 		Origin: cfg.LogOrigin, Progress: progress})
 	fmt.Fprintln(m.Stderr)
@@ -218,5 +139,46 @@ func (m *Main) verifyExport(ctx context.Context, args []string) int {
 	if !rep.OK {
 		return ExitFailure
 	}
+	return ExitOK
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// exportViaServer has the running server produce the export and follows
+// its progress.
+func (m *Main) exportViaServer(ctx context.Context, srv *localServer, req app.ExportRequest) int {
+	var job app.ExportJob
+	if code, err := srv.call(ctx, "POST", "/local/v1/exports", req, &job); err != nil {
+		if code == 400 {
+			fmt.Fprintf(m.Stderr, "onrecord: %v\n", err)
+			return ExitUsage
+		}
+		return m.fail(err)
+	}
+	for job.State == "running" {
+		fmt.Fprintf(m.Stderr, "\r%s %d/%d records", bar(job.Done, job.Total, 30), job.Done, job.Total)
+		select {
+		case <-ctx.Done():
+			return m.fail(ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if _, err := srv.call(ctx, "GET", "/local/v1/exports/"+job.ID, nil, &job); err != nil {
+			return m.fail(err)
+		}
+	}
+	fmt.Fprintln(m.Stderr)
+	if job.State != "done" {
+		return m.fail(fmt.Errorf("export %s failed: %s", job.ID, job.Error))
+	}
+	fmt.Fprintf(m.Stdout, "exported %d records (%d withheld) as %s into %s: %d files", job.Records, job.Withheld, job.Format, job.Dir, job.Files)
+	if job.First != "" {
+		fmt.Fprintf(m.Stdout, ", %s–%s", job.First, job.Last)
+	}
+	fmt.Fprintf(m.Stdout, " (by the running server)\ncheck it with: onrecord verify-export %s\n", job.Dir)
 	return ExitOK
 }

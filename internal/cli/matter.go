@@ -12,6 +12,7 @@ import (
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/export"
+	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/retention"
 	"github.com/onrecord/onrecord/internal/search"
 )
@@ -201,7 +202,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 			fmt.Fprintln(m.Stderr, matterUsage)
 			return ExitUsage
 		}
-		f, known := exportFormats()[*format]
+		f, known := formats.Get(*format)
 		if !known {
 			return m.fail(onrecord.Errorf(onrecord.EINVALID, "format %q is not one of %s", *format, formatNames()))
 		}
@@ -228,7 +229,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 			seqs[i] = p - 1
 		}
 		loc, _ := time.LoadLocation(mt.Zone)
-		inner := f.writer(exportParams{loc: loc, batesPrefix: strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(*id)), batesStart: 1, now: time.Now})
+		inner := f.Writer(formats.Params{Location: loc, BatesPrefix: strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(*id)), BatesStart: 1, Now: time.Now})
 		// The methodology travels with the production, under the manifest.
 		w := func(dir string, items []export.Item) ([]export.File, error) {
 			files, err := inner(dir, items)

@@ -36,6 +36,7 @@ type RetentionClass struct {
 // the flag is --key with '_' written as '-'.
 type Config struct {
 	DataDir            string `toml:"data_dir"`
+	ExportDir          string `toml:"export_dir"`
 	Listen             string `toml:"listen"`
 	AdminListen        string `toml:"admin_listen"`
 	TLSCert            string `toml:"tls_cert"`
@@ -133,7 +134,7 @@ func (ch *Channel) Secrets() map[string]*string {
 
 // scalar keys that environment variables and flags may set.
 var scalarKeys = []string{
-	"data_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
+	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
 	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout",
 	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
@@ -219,6 +220,8 @@ func (c *Config) set(key, v, source string) error {
 	switch key {
 	case "data_dir":
 		c.DataDir = v
+	case "export_dir":
+		c.ExportDir = v
 	case "listen":
 		c.Listen = v
 	case "admin_listen":
@@ -288,6 +291,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir", "is empty; set it to the directory that holds the archive")
+	}
+	if d, e := filepath.Clean(c.DataDir), filepath.Clean(c.ExportDir); c.ExportDir != "" && (e == d || strings.HasPrefix(e, d+string(filepath.Separator))) {
+		bad("export_dir", "%q is inside data_dir: exports are plaintext and the data directory holds nothing in the clear", c.ExportDir)
 	}
 	for _, a := range []struct{ field, v string }{{"listen", c.Listen}, {"admin_listen", c.AdminListen}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
