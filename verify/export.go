@@ -66,6 +66,10 @@ type ManifestRecord struct {
 	Conversation string               `json:"conversation"`
 	SentAt       time.Time            `json:"sent_at"`
 	Attachments  []ManifestAttachment `json:"attachments,omitempty"`
+	// Redacted says the produced copy differs from the record (released
+	// with redactions): the bundle proves the record is in the log but
+	// does not disclose its key, which would open the original.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // ManifestAttachment is an attachment of a produced record.
@@ -195,6 +199,15 @@ func Export(dir, trustedKey string) (*ExportReport, error) {
 			continue
 		}
 		delete(inBundle, mr.Seq)
+		if mr.Redacted {
+			if len(br.RecordKey) > 0 {
+				bad("record %d (%s): redacted, yet its key is disclosed (it opens the original)", mr.Seq, mr.Bates)
+			}
+			if err := Inclusion(br.Envelope, br.Seq, br.Inclusion, cp); err != nil {
+				bad("record %d (%s): %v", mr.Seq, mr.Bates, err)
+			}
+			continue
+		}
 		ev, err := openDisclosed(br, cp)
 		if err != nil {
 			bad("record %d (%s): %v", mr.Seq, mr.Bates, err)

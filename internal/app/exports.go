@@ -14,6 +14,7 @@ import (
 
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/export/formats"
+	"github.com/onrecord/onrecord/internal/export/redact"
 	"github.com/onrecord/onrecord/internal/search"
 )
 
@@ -28,6 +29,10 @@ type ExportRequest struct {
 	// Out is the export directory; only the command line on this machine
 	// may name one (the API writes under export_dir).
 	Out string `json:"out,omitempty"`
+	// Redaction, when it names rules or spans, makes the production a
+	// release copy (FOIA): redacted in place with exemption codes, a
+	// redaction log beside it, the originals' keys withheld.
+	Redaction redact.Options `json:"redaction,omitzero"`
 }
 
 // ExportJob is a production in progress or done.
@@ -120,9 +125,13 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 	a.exports.jobs[id] = job
 	a.exports.mu.Unlock()
 	w := f.Writer(formats.Params{Location: loc, Custodian: req.Custodian, BatesPrefix: req.BatesPrefix, BatesStart: req.BatesStart, Now: time.Now})
+	var hook func(string, []export.Item) ([]export.Item, map[uint64]bool, []export.File, error)
+	if req.Redaction.Requested() {
+		hook = redact.Hook(req.Redaction)
+	}
 	a.exports.wg.Go(func() {
 		man, err := export.Produce(a.runCtx, a.Archive, seqs, dir, w, export.Options{Format: req.Format, Query: q.String(), Zone: req.Zone,
-			By: who, BatesPrefix: req.BatesPrefix, BatesStart: req.BatesStart, Origin: a.Config.LogOrigin,
+			By: who, BatesPrefix: req.BatesPrefix, BatesStart: req.BatesStart, Origin: a.Config.LogOrigin, Redact: hook,
 			Progress: func(done, total int) {
 				a.exports.mu.Lock()
 				job.Done, job.Total = done, total

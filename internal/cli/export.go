@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/export/formats"
+	"github.com/onrecord/onrecord/internal/export/redact"
 	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/search"
 	"github.com/onrecord/onrecord/verify"
@@ -30,6 +32,10 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	custodian := fs.String("custodian", "", "the custodian named in the production (RSMF)")
 	prefix := fs.String("bates-prefix", "ONR", "production number prefix")
 	start := fs.Int("bates-start", 1, "first production number")
+	redactWhat := fs.String("redact", "", "release copy: comma-separated detectors to redact (ssn, card, iban, aba, email, phone, or *)")
+	exemption := fs.String("exemption", "(b)(6)", "exemption code burned in where --redact redacts")
+	spansFile := fs.String("redact-spans", "", "release copy: a JSON file of spans to redact [{seq, field, start, end, code, reason}]")
+	withhold := fs.Bool("withhold-attachments", false, "release copy: withhold the attachments of redacted records")
 	cfg, code, ok := m.parse(fs, load, args)
 	if !ok {
 		return code
@@ -49,9 +55,24 @@ func (m *Main) export(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)
 		return ExitUsage
 	}
+	red := redact.Options{DropAttachments: *withhold}
+	for _, d := range strings.Split(*redactWhat, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			red.Rules = append(red.Rules, redact.Rule{Detector: d, Code: *exemption})
+		}
+	}
+	if *spansFile != "" {
+		b, err := os.ReadFile(*spansFile)
+		if err != nil {
+			return m.fail(err)
+		}
+		if err := json.Unmarshal(b, &red.Spans); err != nil {
+			return m.fail(onrecord.Errorf(onrecord.EINVALID, "--redact-spans %s: %v", *spansFile, err))
+		}
+	}
 	if srv := m.server(ctx, cfg); srv != nil {
 		return m.exportViaServer(ctx, srv, app.ExportRequest{Query: *q, Format: *format, Zone: *zone, Custodian: *custodian,
-			BatesPrefix: *prefix, BatesStart: *start, Out: absPath(*out)})
+			BatesPrefix: *prefix, BatesStart: *start, Out: absPath(*out), Redaction: red})
 	}
 	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
 	if err != nil {
@@ -79,7 +100,7 @@ func (m *Main) export(ctx context.Context, args []string) int {
 	}
 	man, err := export.Produce(ctx, a, seqs, *out, f.Writer(formats.Params{Location: loc, Custodian: *custodian, BatesPrefix: *prefix, BatesStart: *start, Now: time.Now}), export.Options{
 		Format: *format, Query: query.String(), Zone: *zone, By: whoami(), BatesPrefix: *prefix, BatesStart: *start,
-		Origin: cfg.LogOrigin, Progress: progress})
+		Origin: cfg.LogOrigin, Progress: progress, Redact: redactHook(red)})
 	fmt.Fprintln(m.Stderr)
 	if err != nil {
 		return m.fail(err)
@@ -181,4 +202,13 @@ func (m *Main) exportViaServer(ctx context.Context, srv *localServer, req app.Ex
 	}
 	fmt.Fprintf(m.Stdout, " (by the running server)\ncheck it with: onrecord verify-export %s\n", job.Dir)
 	return ExitOK
+}
+
+// redactHook is the release-copy step of an export, or nil when none was
+// asked for.
+func redactHook(o redact.Options) func(string, []export.Item) ([]export.Item, map[uint64]bool, []export.File, error) {
+	if !o.Requested() {
+		return nil
+	}
+	return redact.Hook(o)
 }

@@ -52,6 +52,11 @@ type Options struct {
 	Now         func() time.Time
 	// Progress, when set, is told how many of total records are loaded.
 	Progress func(done, total int)
+	// Redact, when set, turns the loaded items into the copy released
+	// (FOIA): it writes its own log into dir and says which records it
+	// changed. A changed record's key is not disclosed in the proof bundle
+	// (it would open the original); its inclusion in the log still is.
+	Redact func(dir string, items []Item) (redacted []Item, changed map[uint64]bool, files []File, err error)
 }
 
 // Produce writes a verifiable production of the records seqs into dir,
@@ -87,26 +92,37 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 			m.Withheld = append(m.Withheld, verify.Withheld{Seq: seq, Reason: err.Error()})
 			continue
 		}
-		mr := verify.ManifestRecord{Seq: seq, ID: ev.ID, Channel: ev.Channel, Kind: string(ev.Kind),
-			Conversation: ev.Conversation, SentAt: ev.SentAt}
 		for j := range ev.Attachments {
-			a := &ev.Attachments[j]
-			ma := verify.ManifestAttachment{Name: a.Name, Size: a.Size, SHA256: a.SHA256, Error: a.Error}
-			if len(a.Data) > 0 && a.SHA256 == "" { // kept inline by an older record
-				s := sha256.Sum256(a.Data)
-				ma.Size, ma.SHA256 = int64(len(a.Data)), hex.EncodeToString(s[:])
-			}
-			data, err := src.Attachment(ctx, a)
+			data, err := src.Attachment(ctx, &ev.Attachments[j])
 			if err != nil {
 				return nil, fmt.Errorf("record %d attachment %d: %w", seq, j, err)
 			}
-			a.Data = data
+			ev.Attachments[j].Data = data
+		}
+		bates := opts.BatesPrefix + fmt.Sprintf("%08d", opts.BatesStart+len(items))
+		items = append(items, Item{Seq: seq, Event: ev, Bates: bates})
+	}
+	var changed map[uint64]bool
+	var extra []File
+	if opts.Redact != nil {
+		var err error
+		if items, changed, extra, err = opts.Redact(dir, items); err != nil {
+			return nil, fmt.Errorf("redact: %w", err)
+		}
+	}
+	for _, it := range items {
+		ev := it.Event
+		mr := verify.ManifestRecord{Seq: it.Seq, ID: ev.ID, Bates: it.Bates, Channel: ev.Channel, Kind: string(ev.Kind),
+			Conversation: ev.Conversation, SentAt: ev.SentAt, Redacted: changed[it.Seq]}
+		for _, a := range ev.Attachments {
+			ma := verify.ManifestAttachment{Name: a.Name, Size: int64(len(a.Data)), SHA256: a.SHA256, Error: a.Error}
+			if len(a.Data) > 0 {
+				s := sha256.Sum256(a.Data)
+				ma.SHA256 = hex.EncodeToString(s[:])
+			}
 			mr.Attachments = append(mr.Attachments, ma)
 			m.Counts.Attachments++
 		}
-		bates := opts.BatesPrefix + fmt.Sprintf("%08d", opts.BatesStart+len(items))
-		mr.Bates = bates
-		items = append(items, Item{Seq: seq, Event: ev, Bates: bates})
 		m.Records = append(m.Records, mr)
 	}
 	if len(items) > 0 {
@@ -116,6 +132,7 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", opts.Format, err)
 	}
+	files = append(files, extra...)
 	if m.Files, err = hashFiles(dir, files); err != nil {
 		return nil, err
 	}
@@ -154,9 +171,11 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 		if err != nil {
 			return verify.BundleRecord{}, err
 		}
-		key, err := src.RecordKey(seq)
-		if err != nil {
-			return verify.BundleRecord{}, err
+		var key []byte
+		if !changed[seq] {
+			if key, err = src.RecordKey(seq); err != nil {
+				return verify.BundleRecord{}, err
+			}
 		}
 		proof, err := src.InclusionProof(seq, parsed.Size)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/export/jsonl"
+	"github.com/onrecord/onrecord/internal/export/redact"
 	"github.com/onrecord/onrecord/internal/importer"
 	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/search"
@@ -281,4 +282,62 @@ func searchAll(t *testing.T, a *archive.Archive, queries []string) []string {
 		out = append(out, q+" → "+strings.Join(ids, ","))
 	}
 	return out
+}
+
+// TestProduce_RedactedReleaseHidesTheOriginal: a FOIA release redacts the
+// produced copy; the proof bundle then proves the record is in the log
+// without disclosing the key that opens the original, and the export
+// still verifies.
+func TestProduce_RedactedReleaseHidesTheOriginal(t *testing.T) {
+	a := loadCorpus(t)
+	dir := filepath.Join(t.TempDir(), "release")
+	const secret = "I guarantee the allocation"
+	_, err := export.Produce(t.Context(), a, all(a), dir, jsonl.Write, export.Options{Format: "jsonl", Query: "release", By: "foia officer",
+		Redact: func(dir string, items []export.Item) ([]export.Item, map[uint64]bool, []export.File, error) {
+			var spans []redact.Span
+			for _, it := range items {
+				if i := strings.Index(it.Event.Body, secret); i >= 0 {
+					spans = append(spans, redact.Span{Seq: it.Seq, Field: "body", Start: i, End: i + len(secret), Code: "(b)(4)"})
+				}
+			}
+			out, log, err := redact.Apply(items, redact.Options{Spans: spans})
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			changed := map[uint64]bool{}
+			for _, e := range log {
+				changed[e.Seq] = true
+			}
+			files, err := redact.WriteLog(dir, log)
+			return out, changed, files, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := mustVerify(t, dir); !rep.OK {
+		t.Fatalf("redacted release does not verify: %v", rep.Problems)
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds the redacted text", p)
+			}
+		}
+		return nil
+	})
+	var b verify.Bundle
+	bb, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(verify.BundleFile)))
+	json.Unmarshal(bb, &b)
+	withheld := 0
+	for _, r := range b.Records {
+		if len(r.RecordKey) == 0 {
+			withheld++
+		}
+	}
+	if withheld != 1 {
+		t.Fatalf("%d record keys withheld, want 1 (the redacted record)", withheld)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, jsonl.FileName)); !bytes.Contains(b, []byte("[REDACTED (b)(4)]")) {
+		t.Fatal("no exemption code burned in")
+	}
 }
