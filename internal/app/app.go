@@ -203,6 +203,7 @@ func (a *App) PublicHandler() http.Handler {
 	}
 	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveSearch(w, r, "api") }))
 	a.exportRoutes(mux, "/api/v1", apiAuth, false)
+	a.approvalRoutes(mux, apiAuth)
 	if a.Config.ScimToken != "" {
 		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
 		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"

@@ -28,6 +28,7 @@ type Governance struct {
 	Gate      *policy.Gate
 	archive   *archive.Archive
 	log       *slog.Logger
+	approvals approvals
 }
 
 // systemRecorder writes directory and contact changes as system events.
@@ -80,6 +81,10 @@ func openGovernance(ctx context.Context, cfg config.Config, a *archive.Archive, 
 			}
 		case ev.Subtype == "policy.set":
 			lastPolicy = ev.Meta["version"]
+		case strings.HasPrefix(ev.Subtype, "approval."):
+			if err := g.approvals.replay(ev.Subtype, ev.Raw); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -198,6 +203,9 @@ func (g *Governance) outbound(enforce bool) func(ctx context.Context, from strin
 		if errors.As(err, &r) {
 			if rerr := g.recordDecision(ctx, from, msg, d, r); rerr != nil {
 				return "", rerr
+			}
+			if r.Code == policy.NeedsApproval && d != nil {
+				return "", g.hold(ctx, from, msg, d) // held for a supervisor, not refused
 			}
 			return "", refusal{r}
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -171,6 +172,42 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 	if code, body := api("/api/v1/messages", `{"from":"maria","channel":"whatsapp","to":"`+yes+`","body":"Her SSN is 123-45-6789"}`); code != 403 || !strings.Contains(body, "policy_blocked") {
 		t.Fatalf("policy block: %d %s", code, body)
 	}
+	// A message a policy holds for approval waits for someone else.
+	code, body := api("/api/v1/messages", `{"from":"maria","channel":"whatsapp","to":"`+yes+`","body":"Wire it to IBAN DE89370400440532013000"}`)
+	if code != 202 || !strings.Contains(body, "pending_approval") {
+		t.Fatalf("held message: %d %s", code, body)
+	}
+	var held struct {
+		ID string `json:"approval_id"`
+	}
+	json.Unmarshal([]byte(body), &held)
+	sentBefore := len(f.WhatsApp.Sent())
+	get, _ := http.NewRequest("GET", public+"/api/v1/approvals", nil)
+	get.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
+	resp, err := http.DefaultClient.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(listed), held.ID) {
+		t.Fatalf("approval queue: %s", listed)
+	}
+	if code, body := api("/api/v1/approvals/"+held.ID, `{"decision":"approve","by":"maria"}`); code != 403 || !strings.Contains(body, "four_eyes") {
+		t.Fatalf("self-approval: %d %s", code, body)
+	}
+	if len(f.WhatsApp.Sent()) != sentBefore {
+		t.Fatal("a held message was sent before approval")
+	}
+	if code, body := api("/api/v1/approvals/"+held.ID, `{"decision":"approve","by":"supervisor","reason":"client instruction on file"}`); code != 201 {
+		t.Fatalf("approval: %d %s", code, body)
+	}
+	if sent := f.WhatsApp.Sent(); len(sent) != sentBefore+1 || !strings.Contains(sent[len(sent)-1].Body, "DE89370400440532013000") {
+		t.Fatalf("approved message not sent: %+v", sent)
+	}
+	if code, _ := api("/api/v1/approvals/"+held.ID, `{"decision":"approve","by":"supervisor"}`); code != 404 {
+		t.Fatalf("second decision on the same approval: %d", code)
+	}
 	// Every step is on the record: requests, answers, decisions.
 	var subtypes []string
 	a.Archive.ReplaySystem(func(_ uint64, ev *onrecord.Event) error {
@@ -178,7 +215,7 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 		return nil
 	})
 	joined := strings.Join(subtypes, ",")
-	for _, want := range []string{"directory.contact.put", "policy.decision"} {
+	for _, want := range []string{"directory.contact.put", "policy.decision", "approval.request", "approval.decision"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no %s record in %v", want, subtypes)
 		}

@@ -127,40 +127,59 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not sent: " + err.Error()})
 			return
 		}
-		msg.Body, in.Body = body, body
+		msg.Body = body
 	}
-	res, err := g.opts.Archive.Append(r.Context(), &msg)
+	status, out := g.commitAndSend(r.Context(), ch, &msg)
+	writeJSON(w, status, out)
+}
+
+// SendPrepared commits and sends a message the outbound hook already
+// decided on and held (an approved message): the same path as a message
+// sent at once. It returns the HTTP status and body the API answers with.
+func (g *Gateway) SendPrepared(ctx context.Context, msg *onrecord.Event) (int, map[string]any) {
+	ch := g.channels[msg.Channel]
+	if ch == nil {
+		return http.StatusNotFound, map[string]any{"error": "no channel named " + msg.Channel}
+	}
+	return g.commitAndSend(ctx, ch, msg)
+}
+
+// commitAndSend records the message, then sends it through the provider,
+// then records the provider's answer as a status linked to it: a message
+// that could not be recorded is never sent.
+func (g *Gateway) commitAndSend(ctx context.Context, ch *channel, msg *onrecord.Event) (int, map[string]any) {
+	localID, now, to := msg.ProviderID, msg.SentAt, msg.Conversation
+	res, err := g.opts.Archive.Append(ctx, msg)
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		if onrecord.ErrorCode(err) == onrecord.EINVALID {
 			status = http.StatusBadRequest
 		}
-		writeJSON(w, status, map[string]string{"error": "not sent: the message could not be recorded: " + err.Error()})
-		return
+		return status, map[string]any{"error": "not sent: the message could not be recorded: " + err.Error()}
 	}
-	pid, sendErr := ch.Connector.Send(r.Context(), ch.Client, connector.Outbound{To: in.To, Body: in.Body, Attachments: in.Attachments})
+	pid, sendErr := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: msg.Body, Attachments: msg.Attachments})
 	st := onrecord.Event{
-		Channel: ch.Config.Name, Kind: onrecord.KindStatus, ProviderID: localID + ":sent", Conversation: in.To,
-		Direction: onrecord.Outbound, Sender: onrecord.Party{ID: account}, SentAt: g.opts.Now().UTC(),
+		Channel: ch.Config.Name, Kind: onrecord.KindStatus, ProviderID: localID + ":sent", Conversation: to,
+		Direction: onrecord.Outbound, Sender: msg.Sender, SentAt: g.opts.Now().UTC(),
 		Target: localID, Status: "sent", RetentionClass: ch.Retention, Meta: map[string]string{"provider_message_id": pid},
 	}
 	if sendErr != nil {
 		st.ProviderID, st.Status, st.StatusError = localID+":failed", "failed", truncate(sendErr.Error(), 300)
 		st.Meta = nil
 	}
-	_, stErr := g.opts.Archive.Append(r.Context(), &st)
+	_, stErr := g.opts.Archive.Append(ctx, &st)
 	out := map[string]any{"id": localID, "seq": res.Seq, "sent_at": now.Format(time.RFC3339Nano)}
 	switch {
 	case sendErr != nil:
 		out["error"] = "recorded but the provider refused it: " + sendErr.Error()
-		writeJSON(w, http.StatusBadGateway, out)
+		return http.StatusBadGateway, out
 	case stErr != nil:
 		out["provider_message_id"] = pid
 		out["error"] = "sent, but its provider id could not be recorded: " + stErr.Error()
-		writeJSON(w, http.StatusAccepted, out)
+		return http.StatusAccepted, out
 	default:
 		out["provider_message_id"] = pid
-		writeJSON(w, http.StatusCreated, out)
+		return http.StatusCreated, out
 	}
 }
 
