@@ -583,3 +583,28 @@ func TestMatches_CarryLinkedRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestOpen_OldSchemaIsRebuilt: an index written by another version is a
+// stale cache: Open starts it over, empty, at position 0.
+func TestOpen_OldSchemaIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	ix := MustOpen(t, dir, testKey(1))
+	if err := ix.AddBatch(t.Context(), loadEvents(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.db.Exec("PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ix = MustOpen(t, dir, testKey(1))
+	if pos, err := ix.Position(t.Context()); err != nil || pos != 0 {
+		t.Fatalf("position after rebuild: %d, %v", pos, err)
+	}
+	if err := ix.AddBatch(t.Context(), loadEvents(t)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Search(t.Context(), mustParse(t, "lunch", time.UTC), SearchOptions{})
+	if err != nil || res.Count == 0 {
+		t.Fatalf("search after rebuild: %+v %v", res, err)
+	}
+}
