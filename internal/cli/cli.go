@@ -54,6 +54,7 @@ func commands() []command {
 		{"policy", "check the policies, or test a message against them", (*Main).policy},
 		{"hold", "create, release or list legal holds", (*Main).hold},
 		{"matter", "records requests: open (due date in working days, hold), search, export with methodology, close", (*Main).matter},
+		{"records", "federal records reports: the 20-day rule of 44 U.S.C. 2911 for non-official accounts (records fra)", (*Main).records},
 		{"retention", "plan or run disposal under retention classes and holds, with a certificate (retention plan|run)", (*Main).retentionCmd},
 		{"verify-certificate", "check a disposal certificate offline", (*Main).verifyCertificate},
 		{"keys", "list key buckets, or destroy one whose retention has passed", (*Main).keys},

@@ -23,12 +23,14 @@ func loadPolicies(cfg config.Config) (*policy.Set, string, error) {
 }
 
 func (m *Main) policy(ctx context.Context, args []string) int {
-	usage := "Usage: onrecord policy check | test [--direction outbound] [--channel NAME] [--json] TEXT"
+	usage := "Usage: onrecord policy check | test [--direction outbound] [--channel NAME] [--json] TEXT | rerun [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--channel C] [--json] [--dry-run]"
 	if len(args) == 0 {
 		fmt.Fprintln(m.Stderr, usage)
 		return ExitUsage
 	}
 	switch args[0] {
+	case "rerun":
+		return m.policyRerun(ctx, args[1:])
 	case "check":
 		fs, load := m.flags("policy check", "")
 		cfg, code, ok := m.parse(fs, load, args[1:])
