@@ -112,13 +112,9 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 	if err := a.index.catchUp(ctx); err != nil {
 		return ExportJob{}, err
 	}
-	positions, err := a.index.ix.Matches(ctx, q, nil)
+	seqs, err := a.index.ix.Matches(ctx, q, nil)
 	if err != nil {
 		return ExportJob{}, &SearchError{err}
-	}
-	seqs := make([]uint64, len(positions))
-	for i, p := range positions {
-		seqs[i] = p - 1
 	}
 	job := &ExportJob{ID: id, State: "running", Query: q.String(), Format: req.Format, Dir: dir, By: who, Total: len(seqs), Started: time.Now().UTC()}
 	a.exports.mu.Lock()

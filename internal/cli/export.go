@@ -79,21 +79,12 @@ func (m *Main) export(ctx context.Context, args []string) int {
 		return m.fail(err)
 	}
 	defer a.Close()
-	ix, _, err := openIndex(ctx, a, cfg.DataDir)
-	if err != nil {
-		return m.fail(err)
-	}
-	positions, err := ix.Matches(ctx, query, nil)
-	ix.Close()
+	seqs, err := selectRecords(ctx, a, cfg.DataDir, query)
 	if err != nil {
 		if errors.Is(err, index.ErrNoCustodians) {
 			return m.fail(fmt.Errorf("custodian: needs the directory, which exports do not read yet: %w", err))
 		}
 		return m.fail(err)
-	}
-	seqs := make([]uint64, len(positions))
-	for i, p := range positions {
-		seqs[i] = p - 1 // index positions are seq + 1
 	}
 	progress := func(done, total int) {
 		fmt.Fprintf(m.Stderr, "\r%s %d/%d records", bar(done, total, 30), done, total)

@@ -210,24 +210,15 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 		if err != nil {
 			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "query", Err: err})
 		}
-		ix, _, err := openIndex(ctx, a, cfg.DataDir)
+		seqs, err := selectRecords(ctx, a, cfg.DataDir, q)
 		if err != nil {
 			return m.fail(err)
 		}
-		positions, err := ix.Matches(ctx, q, nil)
-		ix.Close()
-		if err != nil {
-			return m.fail(err)
-		}
-		step := retention.MatterSearch{Matter: *id, At: now.UTC(), By: whoami(), Query: q.String(), Hits: len(positions), Purpose: "export"}
+		step := retention.MatterSearch{Matter: *id, At: now.UTC(), By: whoami(), Query: q.String(), Hits: len(seqs), Purpose: "export"}
 		if err := recordMatter(ctx, a, retention.SubtypeMatterSearch, *id, step); err != nil {
 			return m.fail(err)
 		}
 		mt.Searches = append(mt.Searches, step)
-		seqs := make([]uint64, len(positions))
-		for i, p := range positions {
-			seqs[i] = p - 1
-		}
 		loc, _ := time.LoadLocation(mt.Zone)
 		inner := f.Writer(formats.Params{Location: loc, BatesPrefix: strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(*id)), BatesStart: 1, Now: time.Now})
 		// The methodology travels with the production, under the manifest.
@@ -277,11 +268,6 @@ func dueRule(m *retention.Matter) string {
 
 // matterHits counts what a matter's query finds, with what refers to it.
 func (m *Main) matterHits(ctx context.Context, a *archive.Archive, dataDir string, q search.Query) (int, error) {
-	ix, _, err := openIndex(ctx, a, dataDir)
-	if err != nil {
-		return 0, err
-	}
-	defer ix.Close()
-	positions, err := ix.Matches(ctx, q, nil)
-	return len(positions), err
+	seqs, err := selectRecords(ctx, a, dataDir, q)
+	return len(seqs), err
 }

@@ -81,20 +81,16 @@ func indexHoldScope(a *archive.Archive, dataDir string) archive.HoldScope {
 		if err != nil {
 			return nil, err
 		}
-		defer ix.Close()
+		defer ix.Close() // one index for every hold
 		out := map[string][]string{}
 		for _, h := range holds {
 			q, err := holdQuery(h)
 			if err != nil {
 				return nil, err
 			}
-			positions, err := ix.Matches(ctx, q, nil)
+			seqs, err := ix.Matches(ctx, q, nil)
 			if err != nil {
 				return nil, fmt.Errorf("hold %s: %w", h.ID, err)
-			}
-			seqs := make([]uint64, len(positions))
-			for i, p := range positions {
-				seqs[i] = p - 1
 			}
 			buckets, err := a.BucketsOf(seqs)
 			if err != nil {

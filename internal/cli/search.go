@@ -13,6 +13,7 @@ import (
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/index"
+	"github.com/onrecord/onrecord/internal/search"
 )
 
 // openIndex opens the encrypted index under data_dir and brings it up to
@@ -28,6 +29,17 @@ func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.
 		return nil, 0, err
 	}
 	return ix, added, nil
+}
+
+// selectRecords brings the index up to date and returns the journal
+// sequence numbers of what q matches and of what refers to it.
+func selectRecords(ctx context.Context, a *archive.Archive, dataDir string, q search.Query) ([]uint64, error) {
+	ix, _, err := openIndex(ctx, a, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	return ix.Matches(ctx, q, nil)
 }
 
 func (m *Main) search(ctx context.Context, args []string) int {

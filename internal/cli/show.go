@@ -50,22 +50,17 @@ func (m *Main) show(ctx context.Context, args []string) int {
 		return m.fail(err)
 	}
 	defer a.Close()
-	ix, _, err := openIndex(ctx, a, cfg.DataDir)
-	if err != nil {
-		return m.fail(err)
-	}
-	positions, err := ix.Matches(ctx, query, nil)
-	ix.Close()
+	seqs, err := selectRecords(ctx, a, cfg.DataDir, query)
 	if err != nil {
 		return m.fail(err)
 	}
 	var items []export.Item
-	for _, p := range positions {
-		ev, err := a.Get(p - 1)
+	for _, seq := range seqs {
+		ev, err := a.Get(seq)
 		if err != nil {
 			continue // disposed: nothing to show
 		}
-		items = append(items, export.Item{Seq: p - 1, Event: ev})
+		items = append(items, export.Item{Seq: seq, Event: ev})
 	}
 	// Viewing content is on the record, like searching.
 	now := time.Now().UTC()

@@ -566,7 +566,7 @@ func TestMatches_CarryLinkedRecords(t *testing.T) {
 		}
 		got := []string{}
 		for _, s := range seqs {
-			got = append(got, entries[s-1].Event.ProviderID)
+			got = append(got, entries[s].Event.ProviderID) // entries[i] is journal seq i
 		}
 		if tc.want != nil && !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.query, got, tc.want)

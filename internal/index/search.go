@@ -196,9 +196,10 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 
 // Matches returns every event q matches together with the events that
 // refer to them (edits, deletes, reactions, statuses and retried
-// attachments of a matched message, by channel and target), as index
-// positions in journal order. It is the selection of an export: a
-// production carries a message's history with it.
+// attachments of a matched message, by channel and target), as journal
+// sequence numbers (index positions less one), in journal order. It is
+// the selection of an export: a production carries a message's history
+// with it.
 func (ix *Index) Matches(ctx context.Context, q search.Query, custodian func(ctx context.Context, name string) ([]string, error)) ([]uint64, error) {
 	c := &compiler{ctx: ctx, q: q, custodian: custodian}
 	p, err := c.plan()
@@ -229,7 +230,7 @@ func (ix *Index) Matches(ctx context.Context, q search.Query, custodian func(ctx
 		if err := rows.Scan(&seq); err != nil {
 			return nil, fmt.Errorf("search %q: %w", q.String(), err)
 		}
-		out = append(out, uint64(seq))
+		out = append(out, uint64(seq)-1)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search %q: %w", q.String(), err)
