@@ -647,16 +647,12 @@ func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, c
 // Envelope returns the encoded envelope of record seq exactly as the
 // journal holds it (what the Merkle leaf commits to).
 func (a *Archive) Envelope(seq uint64) ([]byte, error) {
-	var out []byte
-	err := a.journal.Scan(seq, func(s uint64, data []byte) error {
-		out = append([]byte(nil), data...)
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, fmt.Errorf("read record %d: %w", seq, err)
-	}
-	if out == nil {
+	out, err := a.journal.Read(seq)
+	if errors.Is(err, journal.ErrNotFound) {
 		return nil, onrecord.Errorf(onrecord.ENOTFOUND, "no record %d", seq)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read record %d: %w", seq, err)
 	}
 	return out, nil
 }

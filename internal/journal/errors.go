@@ -47,3 +47,6 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("journal: corrupt segment %s at offset %d: %s (the log is not repaired automatically; restore this segment from a replica or the WORM copy)",
 		e.Segment, e.Offset, e.Reason)
 }
+
+// ErrNotFound is returned by Read for a record the journal does not hold.
+var ErrNotFound = errors.New("no such record")

@@ -110,12 +110,21 @@ func (j *Journal) writeBatch(b *batch) (uint64, error) {
 		return 0, j.fatal(fmt.Errorf("fsync segment %s: %w", seg.path, err))
 	}
 	first := j.next
+	// The offsets of the batch's frames that fall on a mark.
+	var marks []int64
+	for i, o := uint64(0), 0; i < uint64(b.n) && o+frameHeaderSize <= len(b.buf); i++ {
+		if (seg.count+i)%markEvery == 0 {
+			marks = append(marks, seg.off+int64(o))
+		}
+		o += frameHeaderSize + int(binary.LittleEndian.Uint32(b.buf[o:o+4]))
+	}
 	seg.off += int64(len(b.buf))
 	seg.count += uint64(b.n)
 	j.next += uint64(b.n)
 	j.segMu.Lock()
 	last := &j.segs[len(j.segs)-1]
 	last.count, last.end = seg.count, seg.off
+	last.marks = append(last.marks, marks...)
 	j.segMu.Unlock()
 	j.committed.Store(j.next)
 	return first, nil

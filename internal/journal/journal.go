@@ -76,7 +76,16 @@ type segmentRef struct {
 	first uint64
 	count uint64
 	end   int64 // offset just past the last committed frame
+	// marks[k] is the offset of frame first+k*markEvery, so that a scan
+	// from the middle of a segment starts near its first record instead
+	// of reading every frame before it. Only appended to (under segMu).
+	marks []int64
 }
+
+// markEvery is how many frames apart the offsets in segmentRef.marks are:
+// a scan from any record reads at most markEvery-1 frames it does not
+// need, for 8 bytes of memory per markEvery records.
+const markEvery = 64
 
 // activeSegment is the segment the writer appends to.
 type activeSegment struct {
@@ -142,7 +151,7 @@ func Open(opts Options) (*Journal, error) {
 	}
 	j.recovered = RecoveryInfo{Segments: len(st.segs), Records: st.records}
 	for _, s := range st.segs {
-		j.segs = append(j.segs, segmentRef{path: s.path, first: s.first, count: s.count, end: s.end})
+		j.segs = append(j.segs, segmentRef{path: s.path, first: s.first, count: s.count, end: s.end, marks: s.marks})
 		if s.tornBytes > 0 {
 			j.recovered.TornSegment, j.recovered.TornOffset, j.recovered.TornBytes = s.path, s.end, s.tornBytes
 		}
@@ -435,22 +444,52 @@ func (j *Journal) Scan(from uint64, fn func(seq uint64, data []byte) error) erro
 	return nil
 }
 
+// Read returns a copy of record seq. It reads from the nearest offset
+// mark before seq, through a small buffer: a point read, where Scan is
+// made for long runs of records.
+func (j *Journal) Read(seq uint64) ([]byte, error) {
+	j.segMu.RLock()
+	i := sort.Search(len(j.segs), func(i int) bool { return j.segs[i].first+j.segs[i].count > seq })
+	if i == len(j.segs) {
+		j.segMu.RUnlock()
+		return nil, fmt.Errorf("journal: read record %d: %w", seq, ErrNotFound)
+	}
+	s := j.segs[i]
+	j.segMu.RUnlock()
+	br := bufio.NewReaderSize(nil, 16<<10)
+	var buf, out []byte
+	stop := errors.New("stop")
+	err := j.scanCommitted(s, seq, &br, &buf, func(_ uint64, data []byte) error {
+		out = append([]byte(nil), data...)
+		return stop
+	})
+	if err != nil && !errors.Is(err, stop) {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (j *Journal) scanCommitted(s segmentRef, from uint64, br **bufio.Reader, buf *[]byte, fn func(uint64, []byte) error) error {
 	f, err := j.fs.OpenFile(s.path, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("journal: scan: open segment %s: %w", s.path, err)
 	}
 	defer f.Close()
-	sr := io.NewSectionReader(f, segmentHeaderSize, s.end-segmentHeaderSize)
+	off, seq := int64(segmentHeaderSize), s.first
+	if from > s.first {
+		if k := int((from - s.first) / markEvery); k < len(s.marks) {
+			off, seq = s.marks[k], s.first+uint64(k)*markEvery
+		}
+	}
+	sr := io.NewSectionReader(f, off, s.end-off)
 	if *br == nil {
 		*br = bufio.NewReaderSize(sr, 256<<10)
 	} else {
 		(*br).Reset(sr)
 	}
 	r := *br
-	off := int64(segmentHeaderSize)
 	var h [frameHeaderSize]byte
-	for seq := s.first; seq < s.first+s.count; seq++ {
+	for ; seq < s.first+s.count; seq++ {
 		if _, err := io.ReadFull(r, h[:]); err != nil {
 			return j.scanReadError(s.path, off, err)
 		}

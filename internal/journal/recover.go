@@ -15,11 +15,12 @@ type segmentState struct {
 	name      string
 	path      string
 	first     uint64
-	count     uint64 // valid frames
-	end       int64  // offset just past the last valid frame
-	size      int64  // file size
-	readOnly  bool   // no write permission: sealed
-	tornBytes int64  // garbage after end that Open truncates (last segment only)
+	count     uint64  // valid frames
+	end       int64   // offset just past the last valid frame
+	size      int64   // file size
+	readOnly  bool    // no write permission: sealed
+	tornBytes int64   // garbage after end that Open truncates (last segment only)
+	marks     []int64 // see segmentRef.marks
 }
 
 // dirState is the result of scanning a journal directory.
@@ -154,6 +155,9 @@ func scanSegment(fsys FS, path, name string, nameFirst, expect uint64, last bool
 		data, n, fst := decodeFrame(buf[off:])
 		if fst != frameOK {
 			break
+		}
+		if (seq-first)%markEvery == 0 {
+			ss.marks = append(ss.marks, int64(off))
 		}
 		st.frames++
 		st.payloadBytes += int64(len(data))
