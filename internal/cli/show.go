@@ -74,15 +74,11 @@ func (m *Main) show(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "onrecord: no records in conversation %q\n", id)
 		return ExitFailure
 	}
-	for _, c := range splitConversations(items) {
+	// The same id on different channels is two conversations.
+	for _, c := range export.Conversations(items) {
 		printConversation(m.Stdout, thread.Build(c), loc)
 	}
 	return ExitOK
-}
-
-// splitConversations separates the same id on different channels.
-func splitConversations(items []export.Item) [][]export.Item {
-	return export.Conversations(items)
 }
 
 func printConversation(w io.Writer, c *thread.Conversation, loc *time.Location) {
