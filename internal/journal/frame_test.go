@@ -82,9 +82,15 @@ func TestRecovery_CutAnywhereIsNeverCorruption(t *testing.T) {
 		if kind == tailCorrupt {
 			t.Fatalf("cut at %d of %d classified as corruption", cut, len(log))
 		}
+		// Zero padding can complete a cut frame exactly when the missing
+		// bytes were zeros: that frame is then intact, not corrupt.
+		same := cut
+		for same < len(b) && same < len(log) && b[same] == log[same] {
+			same++
+		}
 		want := 0
 		for _, e := range ends {
-			if e <= cut {
+			if e <= same {
 				want++
 			}
 		}
