@@ -58,3 +58,41 @@ type Group struct {
 	Created     time.Time `json:"created"`
 	Modified    time.Time `json:"modified"`
 }
+
+// ChatGroup is a group conversation on one channel that onrecord governs:
+// created under the group rules (who may create groups on which channel,
+// members limited to entitled staff and consented contacts, admins by
+// rule), with its roster kept so that every group message is recorded with
+// the members as they were.
+type ChatGroup struct {
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	// Conversation is the provider's id of the group, as captured events
+	// carry it in Event.Conversation.
+	Conversation string        `json:"conversation"`
+	Name         string        `json:"name"`
+	CreatedBy    string        `json:"created_by"` // a person id
+	Members      []GroupMember `json:"members"`
+	Created      time.Time     `json:"created"`
+	Modified     time.Time     `json:"modified"`
+}
+
+// GroupMember is one member of a chat group.
+type GroupMember struct {
+	// Address is the member's identity on the group's channel.
+	Address string `json:"address"`
+	// Person is the employee's id; empty for an external contact.
+	Person string `json:"person,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Admin  bool   `json:"admin,omitempty"`
+}
+
+// Member returns the member with address, if there is one.
+func (g *ChatGroup) Member(address string) (GroupMember, bool) {
+	for _, m := range g.Members {
+		if m.Address == address {
+			return m, true
+		}
+	}
+	return GroupMember{}, false
+}

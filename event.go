@@ -118,11 +118,43 @@ type Event struct {
 	// Meta holds structured content that has no field of its own
 	// (coordinates, shared contacts, button payloads), as the provider gave it.
 	Meta map[string]string `json:"meta,omitempty"`
+	// Capture is what onrecord knew when it captured the event (the
+	// group's roster, the sender's standing), sealed with it.
+	Capture *Capture `json:"capture,omitempty"`
 	// RetentionClass names the retention class the record is kept under.
 	RetentionClass string `json:"retention_class,omitempty"`
 	// Raw is the provider's payload exactly as received, when there was one.
 	Raw []byte `json:"raw,omitempty"`
 }
+
+// Capture is onrecord's own knowledge at capture time, beside what the
+// provider said. It is not part of the provider's content: a provider's
+// retry after the roster changed is still the same event.
+type Capture struct {
+	// GroupID is the governed chat group the conversation belongs to;
+	// Roster is its membership when the event was captured.
+	GroupID string        `json:"group_id,omitempty"`
+	Roster  []GroupMember `json:"roster,omitempty"`
+	// Flags say what supervision should look at: FlagUnknownContact,
+	// FlagUnconsentedContact, FlagUngovernedGroup, FlagNotAMember.
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Capture flags.
+const (
+	// FlagUnknownContact: inbound from someone who is neither an employee
+	// nor an approved contact on the channel.
+	FlagUnknownContact = "unknown_contact"
+	// FlagUnconsentedContact: inbound from an approved contact who has not
+	// accepted the notice (pending, declined or expired).
+	FlagUnconsentedContact = "unconsented_contact"
+	// FlagUngovernedGroup: a group conversation that was not created under
+	// the group rules.
+	FlagUngovernedGroup = "ungoverned_group"
+	// FlagNotAMember: a message in a governed group from someone not on
+	// its roster (added outside the rules).
+	FlagNotAMember = "not_a_member"
+)
 
 // FieldError names the field of an event that is not valid.
 type FieldError struct {

@@ -92,7 +92,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	}
 	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
 		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, Registerer: reg, Logger: log,
-		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed, MediaQueue: mq})
+		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed, Annotate: gov.annotate(len(cfg.Roles) > 0), MediaQueue: mq})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -204,6 +204,7 @@ func (a *App) PublicHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveSearch(w, r, "api") }))
 	a.exportRoutes(mux, "/api/v1", apiAuth, false)
 	a.approvalRoutes(mux, apiAuth)
+	a.groupRoutes(mux, apiAuth)
 	if a.Config.ScimToken != "" {
 		tok, _ := config.ResolveSecret(a.Config.ScimToken) // checked by Validate
 		base := strings.TrimRight(a.Config.PublicURL, "/") + "/scim/v2"

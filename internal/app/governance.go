@@ -47,6 +47,8 @@ func (r systemRecorder) Record(ctx context.Context, c meta.Change) error {
 		subject = c.Group.DisplayName
 	case c.Contact != nil:
 		subject = c.Contact.Channel + ":" + c.Contact.Address + " " + c.Contact.State
+	case c.Chat != nil:
+		subject = c.Chat.Channel + " group " + c.Chat.Name
 	}
 	ev := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "directory." + c.Op, ProviderID: "change:" + meta.NewID(),
 		Conversation: "directory", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: c.Actor}, SentAt: c.At,
@@ -60,8 +62,15 @@ func (r systemRecorder) Record(ctx context.Context, c meta.Change) error {
 func openGovernance(ctx context.Context, cfg config.Config, a *archive.Archive, log *slog.Logger) (*Governance, error) {
 	rec := systemRecorder{a}
 	ttl, _ := time.ParseDuration(cfg.ConsentTTL)
+	// Without roles nobody's entitlements are defined, so a change to a
+	// person does not take them out of chat groups; leaving does.
+	var entitled func(onrecord.Person, string) bool
+	var gate *policy.Gate
+	if len(cfg.Roles) > 0 {
+		entitled = func(p onrecord.Person, channel string) bool { return gate.Entitled(p, channel) == nil }
+	}
 	g := &Governance{
-		Directory: meta.New(meta.Options{Recorder: rec, FallbackAdminRole: cfg.FallbackAdminRole}),
+		Directory: meta.New(meta.Options{Recorder: rec, FallbackAdminRole: cfg.FallbackAdminRole, Entitled: entitled}),
 		Contacts:  meta.NewContacts(meta.ContactOptions{Recorder: rec, Org: cfg.Organisation, TTL: ttl}),
 		archive:   a,
 		log:       log,
@@ -109,7 +118,8 @@ func openGovernance(ctx context.Context, cfg config.Config, a *archive.Archive, 
 	for _, r := range cfg.Roles {
 		roles = append(roles, policy.Role{Name: r.Name, Channels: r.Channels, CreateGroups: r.CreateGroups})
 	}
-	g.Gate = &policy.Gate{People: g.Directory, Contacts: g.Contacts, Policies: g.Policies, Roles: roles}
+	gate = &policy.Gate{People: g.Directory, Contacts: g.Contacts, Policies: g.Policies, Roles: roles, Staff: g.Directory.ByIdentity}
+	g.Gate = gate
 	return g, nil
 }
 
@@ -188,6 +198,10 @@ func (g *Governance) outbound(enforce bool) func(ctx context.Context, from strin
 					msg.Sender = onrecord.Party{ID: id.Address, Name: p.Name()}
 				}
 			}
+			if _, r := g.groupSend(p, msg); r != nil {
+				err = r
+				break
+			}
 			d, err = g.Gate.CheckSend(ctx, p.ID, msg)
 		default:
 			d, err = g.Policies.Evaluate(ctx, policy.Input{Event: msg})
@@ -261,20 +275,65 @@ func (s consentSender) SendConsent(ctx context.Context, channel, to, text string
 }
 
 // committed reads consent answers from inbound messages once they are on
-// the record.
+// the record. Only a one-to-one message answers: the request went to the
+// contact alone, and a "yes" in a group is about something else. The
+// message answers the pending request of the first of its sender's
+// addresses that has one (answerAddresses), with the first of its text and
+// button payloads that is an accept or decline keyword.
 func (g *Governance) committed(ctx context.Context, ev *onrecord.Event) {
-	if ev.Kind != onrecord.KindMessage || ev.Direction != onrecord.Inbound {
+	if ev.Kind != onrecord.KindMessage || ev.Direction != onrecord.Inbound || ev.Group {
 		return
 	}
-	reply := ev.Body
-	if reply == "" && ev.Meta != nil {
-		reply = ev.Meta["button_payload"]
+	// A tapped button's title arrives as the text; the payload the
+	// organisation gave it ("ACCEPT") answers when the title is no keyword
+	// ("Yes, I agree"). WhatsApp template buttons, WhatsApp interactive
+	// replies and Twilio's WhatsApp buttons carry it under these keys.
+	replies := []string{ev.Body}
+	for _, k := range []string{"button_payload", "reply_id", "ButtonPayload"} {
+		if v := ev.Meta[k]; v != "" {
+			replies = append(replies, v)
+		}
 	}
-	if ct, ok, err := g.Contacts.Answer(ctx, ev.Channel, ev.Sender.ID, reply); err != nil {
-		g.log.Error("consent answer not recorded", "channel", ev.Channel, "err", err)
-	} else if ok {
-		g.log.Info("consent answered", "channel", ev.Channel, "state", ct.State)
+	for _, addr := range answerAddresses(ev) {
+		for _, reply := range replies {
+			ct, ok, err := g.Contacts.Answer(ctx, ev.Channel, addr, reply)
+			if err != nil {
+				g.log.Error("consent answer not recorded", "channel", ev.Channel, "err", err)
+				return
+			}
+			if ok {
+				g.log.Info("consent answered", "channel", ev.Channel, "state", ct.State)
+				return
+			}
+		}
 	}
+}
+
+// answerAddresses lists the forms of an inbound message's sender that an
+// employee may have added them under. A contact's address is where its
+// messages go, so an answer counts only from that same address, in
+// whichever form the provider names it:
+//   - the sender id, on every channel;
+//   - Twilio keeps From as sent ("whatsapp:+14155550123") while the sender
+//     id is the bare number: that prefixed form is the only one, since a
+//     number's WhatsApp and SMS addresses are different contacts and an
+//     answer on one does not consent to the other;
+//   - Signal names a sender by uuid when it has one and keeps the number
+//     in source_number: people are added by number;
+//   - Slack takes a DM's channel id ("D...") as an address as well as the
+//     user id, and a one-to-one conversation's id names only the person.
+func answerAddresses(ev *onrecord.Event) []string {
+	if from := ev.Meta["From"]; from != ev.Sender.ID && strings.HasSuffix(from, ":"+ev.Sender.ID) {
+		return []string{from}
+	}
+	out := []string{ev.Sender.ID}
+	if n := ev.Meta["source_number"]; n != "" && n != ev.Sender.ID {
+		out = append(out, n)
+	}
+	if c := ev.Conversation; c != "" && c != ev.Sender.ID {
+		out = append(out, c)
+	}
+	return out
 }
 
 // addContact is POST /api/v1/contacts: an employee adds an external

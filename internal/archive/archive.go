@@ -592,8 +592,8 @@ func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
 // to reuse, so the event is encoded once on the write path.
 func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 	c := *ev
-	c.ID, c.CapturedAt, c.RetentionClass = "", time.Time{}, ""
-	same := ev.ID == "" && ev.CapturedAt.IsZero()
+	c.ID, c.CapturedAt, c.RetentionClass, c.Capture = "", time.Time{}, "", nil
+	same := ev.ID == "" && ev.CapturedAt.IsZero() && ev.Capture == nil
 	if c.SentAtIsReceipt {
 		c.SentAt = time.Time{}
 		same = false

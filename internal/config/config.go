@@ -93,6 +93,9 @@ type Role struct {
 	Name         string   `toml:"name"`
 	Channels     []string `toml:"channels"`
 	CreateGroups []string `toml:"create_groups"`
+	// AdministerGroups lists the channels on which the role's members are
+	// made admins of the governed groups they join ("*" for all).
+	AdministerGroups []string `toml:"administer_groups"`
 }
 
 // Channel is one [[channel]] block. Secret fields take a value, env:NAME or

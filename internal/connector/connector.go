@@ -125,6 +125,9 @@ type Outbound struct {
 	To          string
 	Body        string
 	Attachments []onrecord.Attachment
+	// Group says To is a group conversation, for providers that address
+	// groups differently (WhatsApp's recipient_type "group").
+	Group bool
 }
 
 // Streamer is implemented by connectors that can also pull events from a

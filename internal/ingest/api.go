@@ -157,7 +157,7 @@ func (g *Gateway) commitAndSend(ctx context.Context, ch *channel, msg *onrecord.
 		}
 		return status, map[string]any{"error": "not sent: the message could not be recorded: " + err.Error()}
 	}
-	pid, sendErr := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: msg.Body, Attachments: msg.Attachments})
+	pid, sendErr := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: msg.Body, Attachments: msg.Attachments, Group: msg.Group})
 	st := onrecord.Event{
 		Channel: ch.Config.Name, Kind: onrecord.KindStatus, ProviderID: localID + ":sent", Conversation: to,
 		Direction: onrecord.Outbound, Sender: msg.Sender, SentAt: g.opts.Now().UTC(),

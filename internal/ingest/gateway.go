@@ -52,6 +52,10 @@ type Options struct {
 	// or unchanged) or an error that refuses the message; a refusal that
 	// implements StatusCode() and JSON() is answered with them.
 	Outbound func(ctx context.Context, from string, msg *onrecord.Event) (body string, err error)
+	// Annotate, when set, adds what onrecord knows at capture time to each
+	// parsed event before it is sealed (Event.Capture: a group's roster,
+	// the sender's standing). It must not fail or block on I/O.
+	Annotate func(ev *onrecord.Event)
 	// Committed, when set, is called with every newly stored captured
 	// event after it is durable (consent answers are read from it).
 	Committed func(ctx context.Context, ev *onrecord.Event)
@@ -260,6 +264,11 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 			g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
 			g.log.Error("media retry not queued; delivery not acknowledged", "channel", name, "err", err)
 			return http.StatusServiceUnavailable, "not stored; retry later"
+		}
+	}
+	if g.opts.Annotate != nil && perr == nil {
+		for i := range events {
+			g.opts.Annotate(&events[i].Event)
 		}
 	}
 	// The events of one delivery (a batch of statuses, a message with its

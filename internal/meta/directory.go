@@ -43,6 +43,8 @@ type Change struct {
 	To     string           `json:"to,omitempty"`
 	// Contact is set for contact.put changes.
 	Contact *Contact `json:"contact,omitempty"`
+	// Chat is set for chat-group changes and hand-overs.
+	Chat *onrecord.ChatGroup `json:"chat,omitempty"`
 }
 
 // GroupState is a group with its administrators.
@@ -62,7 +64,11 @@ type Options struct {
 	// FallbackAdminRole is the role whose active members receive group
 	// administration when a deprovisioned admin has no active manager.
 	FallbackAdminRole string
-	Now               func() time.Time
+	// Entitled says whether a person may still use a channel (their role's
+	// entitlements); a person changed so that they may not leaves the
+	// channel's chat groups at once. Nil keeps them.
+	Entitled func(p onrecord.Person, channel string) bool
+	Now      func() time.Time
 }
 
 // Directory is the in-memory directory, rebuilt from recorded changes at
@@ -72,6 +78,8 @@ type Directory struct {
 	mu     sync.RWMutex
 	people map[string]*onrecord.Person
 	groups map[string]*GroupState
+	chats  map[string]*onrecord.ChatGroup
+	chatAt map[string]string // channel and conversation → chat group id
 }
 
 // New returns an empty directory.
@@ -79,7 +87,8 @@ func New(opts Options) *Directory {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Directory{opts: opts, people: map[string]*onrecord.Person{}, groups: map[string]*GroupState{}}
+	return &Directory{opts: opts, people: map[string]*onrecord.Person{}, groups: map[string]*GroupState{},
+		chats: map[string]*onrecord.ChatGroup{}, chatAt: map[string]string{}}
 }
 
 // NewID returns a fresh resource id.
@@ -108,6 +117,8 @@ func (d *Directory) apply(c Change) {
 		d.groups[g.ID] = &g
 	case OpGroupDelete:
 		delete(d.groups, c.Group.ID)
+	case OpChatGroupPut, OpChatGroupDelete:
+		d.applyChat(c)
 	case OpAdminHandover:
 		// The groups' new states are recorded as group.put changes; the
 		// hand-over itself is the explanation.
@@ -253,6 +264,11 @@ func (d *Directory) PutPerson(ctx context.Context, actor string, p onrecord.Pers
 		if err := d.deprovision(ctx, actor, p.ID, "deactivated"); err != nil {
 			return p, err
 		}
+	} else if existed && p.Active {
+		// A changed role or identity may end their place in chat groups.
+		if err := d.revokeChats(ctx, actor, "role or identity changed", p); err != nil {
+			return p, err
+		}
 	}
 	return clonePerson(d.people[p.ID]), nil
 }
@@ -280,6 +296,9 @@ func (d *Directory) deprovision(ctx context.Context, actor, id, why string) erro
 	p.Active = false
 	p.Modified = d.opts.Now().UTC()
 	if err := d.commit(ctx, Change{Op: OpAccessRevoke, Actor: actor, Reason: why, Person: &p}); err != nil {
+		return err
+	}
+	if err := d.revokeChats(ctx, actor, why, p); err != nil {
 		return err
 	}
 	heirs := d.heirs(p)

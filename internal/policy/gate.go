@@ -80,6 +80,10 @@ type Gate struct {
 	Contacts Consents
 	Policies *Engine
 	Roles    []Role
+	// Staff finds the active employee holding a business identity, so
+	// that a colleague in a group is checked for entitlement rather than
+	// consent; nil treats every recipient as a contact.
+	Staff func(channel, address string) (onrecord.Person, bool)
 }
 
 func (g *Gate) role(name string) (Role, bool) {
@@ -120,6 +124,14 @@ func (g *Gate) CheckSend(ctx context.Context, senderID string, ev *onrecord.Even
 		return nil, r
 	}
 	for _, to := range ev.Recipients {
+		if g.Staff != nil {
+			if e, ok := g.Staff(ev.Channel, to.ID); ok {
+				if r := g.Entitled(e, ev.Channel); r != nil {
+					return nil, refuse(MemberNotAllowed, "recipient %s: %s", to.ID, r.Message)
+				}
+				continue
+			}
+		}
 		if r := g.consented(ev.Channel, to.ID); r != nil {
 			return nil, r
 		}
@@ -155,15 +167,27 @@ func (g *Gate) CheckGroup(creatorID, channel string, members []string, isEmploye
 		return refuse(GroupNotAllowed, "role %q may not create groups on %s", p.Role, channel)
 	}
 	for _, m := range members {
-		if e, ok := isEmployee(channel, m); ok {
+		if r := g.CheckMember(channel, m, isEmployee); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// CheckMember decides whether address may be in a conversation on
+// channel: an entitled employee (by business identity) or a consented
+// contact.
+func (g *Gate) CheckMember(channel, address string, isEmployee func(channel, address string) (onrecord.Person, bool)) *Refusal {
+	if isEmployee != nil {
+		if e, ok := isEmployee(channel, address); ok {
 			if r := g.Entitled(e, channel); r != nil {
-				return refuse(MemberNotAllowed, "member %s: %s", m, r.Message)
+				return refuse(MemberNotAllowed, "member %s: %s", address, r.Message)
 			}
-			continue
+			return nil
 		}
-		if r := g.consented(channel, m); r != nil {
-			return refuse(MemberNotAllowed, "member %s: %s", m, r.Message)
-		}
+	}
+	if r := g.consented(channel, address); r != nil {
+		return refuse(MemberNotAllowed, "member %s: %s", address, r.Message)
 	}
 	return nil
 }

@@ -251,10 +251,14 @@ func (c *Connector) Send(ctx context.Context, client *http.Client, msg connector
 		text := outMsg{"text", map[string]any{"body": msg.Body, "preview_url": false}}
 		msgs = append([]outMsg{text}, msgs...)
 	}
+	recipientType := "individual"
+	if msg.Group {
+		recipientType = "group" // the Groups API: "to" is the group id
+	}
 	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		payload := map[string]any{
-			"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": m.kind, m.kind: m.payload,
+			"messaging_product": "whatsapp", "recipient_type": recipientType, "to": to, "type": m.kind, m.kind: m.payload,
 		}
 		b, err := json.Marshal(payload)
 		if err != nil {
