@@ -53,6 +53,11 @@ func (r systemRecorder) Record(ctx context.Context, c meta.Change) error {
 	ev := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "directory." + c.Op, ProviderID: "change:" + meta.NewID(),
 		Conversation: "directory", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: c.Actor}, SentAt: c.At,
 		Body: strings.TrimSpace(c.Op + " " + subject + " " + c.Reason), Raw: raw}
+	if c.Contact != nil {
+		// The consent step, so that verify counts requests, answers and
+		// expiries apart.
+		ev.Meta = map[string]string{"state": c.Contact.State}
+	}
 	_, err = r.a.AppendSystem(ctx, ev)
 	return err
 }

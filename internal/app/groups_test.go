@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
@@ -233,6 +234,26 @@ func TestGroupRules(t *testing.T) {
 	for _, want := range []string{"directory.chatgroup.put", "directory.admin.handover", "policy.decision"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no %s record in %v", want, subtypes)
+		}
+	}
+
+	// verify counts each step by what it records.
+	a.Close()
+	rep, err := archive.VerifyDir(ctx, archive.VerifyOptions{Config: cfg})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	for k, n := range map[string]uint64{
+		"directory.chatgroup.put":                            3, // created, members changed, maria removed
+		"directory.admin.handover":                           1,
+		"directory.contact.put:pending":                      2,
+		"directory.contact.put:accepted":                     1,
+		"policy.decision:refused:group_creation_not_allowed": 1,
+		"policy.decision:refused:group_member_not_allowed":   3,
+		"policy.decision:refused:not_in_directory":           1,
+	} {
+		if rep.BySystemKind[k] < n {
+			t.Errorf("verify by_system_kind[%s] = %d, want at least %d (%v)", k, rep.BySystemKind[k], n, rep.BySystemKind)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -37,13 +38,17 @@ type VerifyOptions struct {
 
 // Report is the outcome of VerifyDir. OK is true only when Errors is empty.
 type Report struct {
-	OK              bool              `json:"ok"`
-	DataDir         string            `json:"data_dir"`
-	Segments        int               `json:"segments"`
-	Frames          uint64            `json:"frames"`
-	Records         uint64            `json:"records"`
-	ByChannel       map[string]uint64 `json:"by_channel"`
-	ByKind          map[string]uint64 `json:"by_kind"`
+	OK        bool              `json:"ok"`
+	DataDir   string            `json:"data_dir"`
+	Segments  int               `json:"segments"`
+	Frames    uint64            `json:"frames"`
+	Records   uint64            `json:"records"`
+	ByChannel map[string]uint64 `json:"by_channel"`
+	ByKind    map[string]uint64 `json:"by_kind"`
+	// BySystemKind counts system events by what they record: each policy
+	// decision, consent step (directory.contact.put:accepted, ...),
+	// directory change and policy change.
+	BySystemKind    map[string]uint64 `json:"by_system_kind"`
 	SystemRecords   uint64            `json:"system_records"`
 	Decrypted       uint64            `json:"decrypted"`
 	Checkpoints     int               `json:"checkpoints"`
@@ -73,7 +78,7 @@ const maxErrors = 100
 // report.
 func VerifyDir(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	cfg := opts.Config
-	rep := &Report{ByChannel: map[string]uint64{}, ByKind: map[string]uint64{}, Errors: []string{}, Warnings: []string{}, DisposedBuckets: []string{}}
+	rep := &Report{ByChannel: map[string]uint64{}, ByKind: map[string]uint64{}, BySystemKind: map[string]uint64{}, Errors: []string{}, Warnings: []string{}, DisposedBuckets: []string{}}
 	rep.DataDir, _ = filepath.Abs(cfg.DataDir)
 	if _, err := os.Stat(cfg.JournalDir()); err != nil {
 		return nil, fmt.Errorf("no journal in %s: %w", cfg.DataDir, err)
@@ -216,6 +221,13 @@ func VerifyDir(ctx context.Context, opts VerifyOptions) (*Report, error) {
 			}
 			rep.ByChannel[ev.Channel]++
 			rep.ByKind[string(ev.Kind)]++
+			if ev.Kind == onrecord.KindSystem {
+				k := ev.Subtype
+				if st := cmp.Or(ev.Meta["state"], ev.Meta["action"]); st != "" {
+					k += ":" + st
+				}
+				rep.BySystemKind[k]++
+			}
 		}
 		return nil
 	})

@@ -49,6 +49,9 @@ func (m *Main) printReport(r *archive.Report) {
 	fmt.Fprintf(w, "records          %d events, %d system records, %d decrypted and checked against their key commitment\n", r.Records, r.SystemRecords, r.Decrypted)
 	fmt.Fprintf(w, "  by channel     %s\n", counts(r.ByChannel))
 	fmt.Fprintf(w, "  by kind        %s\n", counts(r.ByKind))
+	if len(r.BySystemKind) > 0 {
+		fmt.Fprintf(w, "  system         %s\n", counts(r.BySystemKind))
+	}
 	fmt.Fprintf(w, "checkpoints      %d signed checkpoints verified; latest: size %d, root %s\n", r.Checkpoints, r.CheckpointSize, r.CheckpointRoot)
 	fmt.Fprintf(w, "disposed         %d records in %d disposed buckets %s\n", r.Disposed, len(r.DisposedBuckets), strings.Join(r.DisposedBuckets, " "))
 	for _, s := range r.Warnings {
