@@ -80,6 +80,9 @@ type Directory struct {
 	groups map[string]*GroupState
 	chats  map[string]*onrecord.ChatGroup
 	chatAt map[string]string // channel and conversation → chat group id
+	// holdings are the spans in which each person held each identity.
+	holdings map[string][]Holding
+	everHeld map[onrecord.Identity]bool
 }
 
 // New returns an empty directory.
@@ -88,7 +91,8 @@ func New(opts Options) *Directory {
 		opts.Now = time.Now
 	}
 	return &Directory{opts: opts, people: map[string]*onrecord.Person{}, groups: map[string]*GroupState{},
-		chats: map[string]*onrecord.ChatGroup{}, chatAt: map[string]string{}}
+		chats: map[string]*onrecord.ChatGroup{}, chatAt: map[string]string{},
+		holdings: map[string][]Holding{}, everHeld: map[onrecord.Identity]bool{}}
 }
 
 // NewID returns a fresh resource id.
@@ -110,8 +114,10 @@ func (d *Directory) apply(c Change) {
 	case OpPersonPut, OpAccessRevoke:
 		p := *c.Person
 		d.people[p.ID] = &p
+		d.trackHoldings(&p, c.At, false)
 	case OpPersonDelete:
 		delete(d.people, c.Person.ID)
+		d.trackHoldings(c.Person, c.At, true)
 	case OpGroupPut:
 		g := *c.Group
 		d.groups[g.ID] = &g
