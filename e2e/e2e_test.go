@@ -164,6 +164,9 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	if r := run(t, dir, env, "search", "--json", "anything"); r.code != 0 || !strings.Contains(r.stdout, `"count": "0"`) {
 		t.Errorf("search while serving: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if r := run(t, dir, env, "show", "conversation", "nobody-here"); r.code != 1 || !strings.Contains(r.stderr, "no records in conversation") {
+		t.Errorf("show while serving: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if r := run(t, dir, env, "search", "from:"); r.code != 2 {
 		t.Errorf("bad query while serving: %d %s", r.code, r.stderr)
 	}
@@ -179,6 +182,9 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	}
 	if code, _ := get("http://" + adm + "/local/v1/status"); code != 401 {
 		t.Errorf("local API without its token: %d", code)
+	}
+	if code, _ := get("http://" + pub + "/api/v1/conversations/x"); code != 401 {
+		t.Errorf("conversation API without a token: %d", code)
 	}
 	if code, _ := get("http://" + pub + "/api/v1/search?q=x"); code != 401 {
 		t.Errorf("search API without a token: %d", code)

@@ -202,6 +202,7 @@ func (a *App) PublicHandler() http.Handler {
 		}
 	}
 	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveSearch(w, r, "api") }))
+	mux.HandleFunc("GET /api/v1/conversations/{id}", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveConversation(w, r, "api") }))
 	a.exportRoutes(mux, "/api/v1", apiAuth, false)
 	a.approvalRoutes(mux, apiAuth)
 	a.groupRoutes(mux, apiAuth)

@@ -237,6 +237,21 @@ func TestGroupRules(t *testing.T) {
 		}
 	}
 
+	// The conversation view returns the group's records and is itself
+	// recorded.
+	req, _ := http.NewRequest("GET", public+"/api/v1/conversations/120363000000000001?channel=whatsapp", nil)
+	req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conv ConversationRecords
+	json.NewDecoder(resp.Body).Decode(&conv)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(conv.Records) < 3 || conv.Records[0].Event.Capture == nil {
+		t.Fatalf("conversation view: %d %+v", resp.StatusCode, conv)
+	}
+
 	// verify counts each step by what it records.
 	a.Close()
 	rep, err := archive.VerifyDir(ctx, archive.VerifyOptions{Config: cfg})
@@ -248,6 +263,7 @@ func TestGroupRules(t *testing.T) {
 		"directory.admin.handover":                           1,
 		"directory.contact.put:pending":                      2,
 		"directory.contact.put:accepted":                     1,
+		"access.view":                                        1,
 		"policy.decision:refused:group_creation_not_allowed": 1,
 		"policy.decision:refused:group_member_not_allowed":   3,
 		"policy.decision:refused:not_in_directory":           1,

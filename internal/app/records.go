@@ -239,6 +239,9 @@ func (a *App) localAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /local/v1/search", auth(func(w http.ResponseWriter, r *http.Request) {
 		a.serveSearch(w, r, r.Header.Get("X-Onrecord-User"))
 	}))
+	mux.HandleFunc("GET /local/v1/conversations/{id}", auth(func(w http.ResponseWriter, r *http.Request) {
+		a.serveConversation(w, r, r.Header.Get("X-Onrecord-User"))
+	}))
 	a.exportRoutes(mux, "/local/v1", auth, true)
 }
 

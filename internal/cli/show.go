@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/search"
@@ -39,36 +42,32 @@ func (m *Main) show(ctx context.Context, args []string) int {
 		return ExitUsage
 	}
 	id := fs.Arg(0)
-	// Built, not parsed: a conversation id may hold anything.
-	var root search.Node = &search.Field{Name: search.FieldConversation, Value: id}
-	if *channel != "" {
-		root = &search.And{Nodes: []search.Node{root, &search.Field{Name: search.FieldChannel, Value: *channel}}}
-	}
-	query := search.Query{Root: root, Location: loc}
-	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
-	if err != nil {
-		return m.fail(err)
-	}
-	defer a.Close()
-	seqs, err := selectRecords(ctx, a, cfg.DataDir, query)
-	if err != nil {
-		return m.fail(err)
-	}
-	var items []export.Item
-	for _, seq := range seqs {
-		ev, err := a.Get(seq)
-		if err != nil {
-			continue // disposed: nothing to show
+	var recs *app.ConversationRecords
+	if srv := m.server(ctx, cfg); srv != nil {
+		// A server has the data directory: ask it.
+		recs = new(app.ConversationRecords)
+		path := "/local/v1/conversations/" + url.PathEscape(id) + "?channel=" + url.QueryEscape(*channel)
+		if code, err := srv.call(ctx, "GET", path, nil, recs); err != nil {
+			if code == http.StatusNotFound {
+				fmt.Fprintf(m.Stderr, "onrecord: no records in conversation %q\n", id)
+				return ExitFailure
+			}
+			return m.fail(err)
 		}
-		items = append(items, export.Item{Seq: seq, Event: ev})
+	} else {
+		a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: m.logger(cfg), Warn: m.Stderr})
+		if err != nil {
+			return m.fail(err)
+		}
+		defer a.Close()
+		match := func(ctx context.Context, q search.Query) ([]uint64, error) { return selectRecords(ctx, a, cfg.DataDir, q) }
+		if recs, err = app.Conversation(ctx, a, match, id, *channel, whoami()); err != nil {
+			return m.fail(err)
+		}
 	}
-	// Viewing content is on the record, like searching.
-	now := time.Now().UTC()
-	if _, err := a.AppendSystem(ctx, &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "access.view",
-		ProviderID: "view:" + now.Format(time.RFC3339Nano), Conversation: "access", Direction: onrecord.Inbound,
-		Sender: onrecord.Party{ID: whoami()}, SentAt: now, Body: query.String(),
-		Meta: map[string]string{"records": fmt.Sprint(len(items))}}); err != nil {
-		return m.fail(fmt.Errorf("the view could not be recorded, so nothing is shown: %w", err))
+	items := make([]export.Item, 0, len(recs.Records))
+	for _, r := range recs.Records {
+		items = append(items, export.Item{Seq: r.Seq, Event: r.Event})
 	}
 	if len(items) == 0 {
 		fmt.Fprintf(m.Stderr, "onrecord: no records in conversation %q\n", id)
