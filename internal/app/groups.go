@@ -228,13 +228,8 @@ func (g *Governance) annotate(enforce bool) func(ev *onrecord.Event) {
 					c.Flags = append(c.Flags, onrecord.FlagNotAMember)
 				}
 			}
-			if _, staff := g.Directory.ByIdentity(ev.Channel, ev.Sender.ID); !staff {
-				switch state, known := g.Contacts.ConsentState(ev.Channel, ev.Sender.ID); {
-				case !known:
-					c.Flags = append(c.Flags, onrecord.FlagUnknownContact)
-				case state != "accepted":
-					c.Flags = append(c.Flags, onrecord.FlagUnconsentedContact)
-				}
+			if f := g.standing(ev); f != "" {
+				c.Flags = append(c.Flags, f)
 			}
 		}
 		if c.GroupID != "" || len(c.Flags) > 0 {
@@ -265,4 +260,29 @@ func (g *Governance) groupSend(sender onrecord.Person, msg *onrecord.Event) (boo
 	}
 	msg.Capture = &onrecord.Capture{GroupID: chat.ID, Roster: chat.Members}
 	return true, nil
+}
+
+// standing is the flag an inbound sender earns: none for staff or a
+// consented contact, else unknown or unconsented. A sender is looked up by
+// every address the consent answer would be (answerAddresses: Signal's
+// number beside its uuid, Twilio's whatsapp: form), but never by a group's
+// id.
+func (g *Governance) standing(ev *onrecord.Event) string {
+	addrs := answerAddresses(ev)
+	if ev.Group {
+		addrs = slices.DeleteFunc(addrs, func(s string) bool { return s == ev.Conversation })
+	}
+	flag := onrecord.FlagUnknownContact
+	for _, addr := range addrs {
+		if _, staff := g.Directory.ByIdentity(ev.Channel, addr); staff {
+			return ""
+		}
+		if state, known := g.Contacts.ConsentState(ev.Channel, addr); known {
+			if state == "accepted" {
+				return ""
+			}
+			flag = onrecord.FlagUnconsentedContact
+		}
+	}
+	return flag
 }

@@ -76,6 +76,9 @@ type Contacts struct {
 	opts ContactOptions
 	mu   sync.RWMutex
 	byID map[string]*Contact
+	// latest is each address's latest request: what find answers, in
+	// constant time, since every inbound message is looked up.
+	latest map[contactKey]*Contact
 }
 
 // Contact change operations.
@@ -97,7 +100,7 @@ func NewContacts(opts ContactOptions) *Contacts {
 	if opts.Org == "" {
 		opts.Org = "Our organisation"
 	}
-	return &Contacts{opts: opts, byID: map[string]*Contact{}}
+	return &Contacts{opts: opts, byID: map[string]*Contact{}, latest: map[contactKey]*Contact{}}
 }
 
 // SetSender sets where consent requests are sent (the gateway, which is
@@ -112,9 +115,22 @@ func (c *Contacts) SetSender(s ConsentSender) {
 func (c *Contacts) ReplayContact(ct Contact) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	x := ct
-	c.byID[x.ID] = &x
+	c.put(ct)
 }
+
+// put stores ct and keeps the latest request per address. Called with mu
+// held.
+func (c *Contacts) put(ct Contact) {
+	x := &ct
+	c.byID[x.ID] = x
+	k := contactKey{x.Channel, x.Address}
+	if cur := c.latest[k]; cur == nil || cur.ID == x.ID || x.RequestedAt.After(cur.RequestedAt) ||
+		(x.RequestedAt.Equal(cur.RequestedAt) && x.ID > cur.ID) {
+		c.latest[k] = x
+	}
+}
+
+type contactKey struct{ channel, address string }
 
 func (c *Contacts) commit(ctx context.Context, actor, reason string, ct Contact) error {
 	if c.opts.Recorder != nil {
@@ -122,8 +138,7 @@ func (c *Contacts) commit(ctx context.Context, actor, reason string, ct Contact)
 			return fmt.Errorf("contacts: record: %w", err)
 		}
 	}
-	x := ct
-	c.byID[x.ID] = &x
+	c.put(ct)
 	return nil
 }
 
@@ -136,14 +151,12 @@ func (c *Contacts) text(lang string) ConsentText {
 	return c.opts.Texts[0]
 }
 
-// find returns the contact for (channel, address). Called with mu held.
+// find returns the contact for (channel, address): its latest request.
+// Asking again after a request expired adds a new request beside the
+// expired one (both stay on the record), so there can be several; the
+// order of the map must not decide which one counts. Called with mu held.
 func (c *Contacts) find(channel, address string) *Contact {
-	for _, ct := range c.byID {
-		if ct.Channel == channel && ct.Address == address {
-			return ct
-		}
-	}
-	return nil
+	return c.latest[contactKey{channel, address}]
 }
 
 // Add registers a contact for employee by and sends the one-time notice

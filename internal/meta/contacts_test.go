@@ -117,3 +117,45 @@ func TestConsentFlows(t *testing.T) {
 		t.Fatal("request not recorded")
 	}
 }
+
+// TestContacts_AskingAgainAfterExpiryReplacesTheRequest: a contact whose
+// request expired can be added again; the new request, not the expired
+// one, then decides what may be sent and what an answer applies to.
+func TestContacts_AskingAgainAfterExpiryReplacesTheRequest(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	rec, snd := &memRecorder{}, &fakeSender{}
+	c := NewContacts(ContactOptions{Recorder: rec, Sender: snd, Now: func() time.Time { return now }, TTL: time.Hour})
+	maria := onrecord.Person{ID: "p1", DisplayName: "Maria Chen"}
+	ctx := t.Context()
+	const addr = "+14155550107"
+	if _, err := c.Add(ctx, maria, "sms", addr, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if n, err := c.Expire(ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d, %v", n, err)
+	}
+	now = now.Add(time.Minute)
+	if ct, err := c.Add(ctx, maria, "sms", addr, "", ""); err != nil || ct.State != ConsentPending {
+		t.Fatalf("asking again: %+v, %v", ct, err)
+	}
+	if len(snd.out) != 2 {
+		t.Fatalf("notices: %+v", snd.out)
+	}
+	if _, ok, err := c.Answer(ctx, "sms", addr, "yes"); !ok || err != nil {
+		t.Fatalf("answer to the new request: %v, %v", ok, err)
+	}
+	// Both requests stay in the registry (and on the record); every
+	// lookup must see the new one, whatever the map's order.
+	re := NewContacts(ContactOptions{})
+	for _, ch := range rec.changes {
+		re.ReplayContact(*ch.Contact)
+	}
+	for i := range 32 {
+		for _, reg := range []*Contacts{c, re} {
+			if state, _ := reg.ConsentState("sms", addr); state != ConsentAccepted {
+				t.Fatalf("lookup %d: state %s, want %s", i, state, ConsentAccepted)
+			}
+		}
+	}
+}

@@ -83,6 +83,9 @@ type Directory struct {
 	// holdings are the spans in which each person held each identity.
 	holdings map[string][]Holding
 	everHeld map[onrecord.Identity]bool
+	// holder is the active person holding each business identity:
+	// ByIdentity runs for every captured message.
+	holder map[onrecord.Identity]string
 }
 
 // New returns an empty directory.
@@ -92,7 +95,7 @@ func New(opts Options) *Directory {
 	}
 	return &Directory{opts: opts, people: map[string]*onrecord.Person{}, groups: map[string]*GroupState{},
 		chats: map[string]*onrecord.ChatGroup{}, chatAt: map[string]string{},
-		holdings: map[string][]Holding{}, everHeld: map[onrecord.Identity]bool{}}
+		holdings: map[string][]Holding{}, everHeld: map[onrecord.Identity]bool{}, holder: map[onrecord.Identity]string{}}
 }
 
 // NewID returns a fresh resource id.
@@ -113,9 +116,11 @@ func (d *Directory) apply(c Change) {
 	switch c.Op {
 	case OpPersonPut, OpAccessRevoke:
 		p := *c.Person
+		d.trackHolder(d.people[p.ID], &p)
 		d.people[p.ID] = &p
 		d.trackHoldings(&p, c.At, false)
 	case OpPersonDelete:
+		d.trackHolder(d.people[c.Person.ID], nil)
 		delete(d.people, c.Person.ID)
 		d.trackHoldings(c.Person, c.At, true)
 	case OpGroupPut:
@@ -190,17 +195,28 @@ func (d *Directory) People() []onrecord.Person {
 func (d *Directory) ByIdentity(channel, address string) (onrecord.Person, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	for _, p := range d.people {
-		if !p.Active {
-			continue
-		}
-		for _, id := range p.Identities {
-			if id.Channel == channel && id.Address == address {
-				return clonePerson(p), true
+	p, ok := d.people[d.holder[onrecord.Identity{Channel: channel, Address: address}]]
+	if !ok || !p.Active {
+		return onrecord.Person{}, false
+	}
+	return clonePerson(p), true
+}
+
+// trackHolder moves holder from a person's old state to their new one
+// (nil: gone). Called with mu held.
+func (d *Directory) trackHolder(old, p *onrecord.Person) {
+	if old != nil {
+		for _, id := range old.Identities {
+			if d.holder[id] == old.ID {
+				delete(d.holder, id)
 			}
 		}
 	}
-	return onrecord.Person{}, false
+	if p != nil && p.Active {
+		for _, id := range p.Identities {
+			d.holder[id] = p.ID
+		}
+	}
 }
 
 // Group returns a copy of the group with id.

@@ -46,7 +46,9 @@
 // "<account>:<ts>" — because signal-cli does not always tell us the
 // account's own uuid; every Target that points at one of our messages
 // (receipts, reactions to our messages, quotes of them) is normalised to the
-// same "<account>:<ts>" form so the links hold.
+// same "<account>:<ts>" form so the links hold. When an envelope names its
+// sender by uuid and also gives the number, the number is kept in
+// Meta["source_number"]: employees know, and add contacts by, numbers.
 //
 // Statuses are one record per (message, status, reader):
 // "<target>:<status>:<reader>" — in a group several members send read

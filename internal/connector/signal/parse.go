@@ -343,10 +343,17 @@ func (e *envCtx) inbound() origin {
 }
 
 func (e *envCtx) event(o origin, kind onrecord.EventKind, id string, at time.Time) connector.Event {
-	return connector.Event{Event: onrecord.Event{
+	ev := connector.Event{Event: onrecord.Event{
 		Kind: kind, ProviderID: id, Conversation: o.conv, Direction: e.direction(o.author.ID),
 		Sender: o.author, Recipients: slices.Clone(o.recipients), SentAt: at,
 	}}
+	if n := strings.TrimSpace(e.env.SourceNumber); n != "" && o.author.ID == e.sender && n != e.sender {
+		// The sender is named by uuid, but people know each other, and
+		// employees add contacts, by number: keep it, so a consent answer
+		// or a search by number finds the message.
+		setMeta(&ev, "source_number", n)
+	}
+	return ev
 }
 
 func setGroup(ev *connector.Event, g *groupInfo) {

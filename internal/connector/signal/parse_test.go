@@ -38,7 +38,7 @@ func TestParse_Fixtures(t *testing.T) {
 			senderName: "name", dir: onrecord.Inbound, body: "foobar", subtype: "text", sentAt: 1631458508784, recipients: me}}},
 		{file: "data_text.json", want: []want{{kind: onrecord.KindMessage, id: m + ":1772460000123", conv: m, sender: m,
 			senderName: "Marcus Chen", dir: onrecord.Inbound, body: "Hi Dana, can we move the call to Thursday?", subtype: "text",
-			sentAt: 1772460000123, recipients: me}}},
+			sentAt: 1772460000123, recipients: me, meta: map[string]string{"source_number": "+15550111"}}}},
 		{file: "group_mention.json", want: []want{{kind: onrecord.KindMessage, id: elena + ":1772460100000", conv: chenGroup, sender: elena,
 			senderName: "Elena Petrova", dir: onrecord.Inbound, body: "@+15550100 can you send Elena the trust deed?", subtype: "text",
 			group: true, groupName: "Chen Family Office", sentAt: 1772460100000,

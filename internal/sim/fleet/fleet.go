@@ -188,6 +188,73 @@ func (f *Fleet) Workload(publicURL string, seed int64, n int) []sim.Delivery {
 	return out
 }
 
+// Text returns a delivery of one text message from the external party
+// from to the named channel's gateway endpoint, signed as that provider
+// signs it. from is in the form the channel's connector names the sender
+// and the organisation addresses them: a WhatsApp id ("4915112345678"), a
+// Twilio address ("+4915112345678" or "whatsapp:+4915112345678"), a
+// Telegram user id, a Slack user id, a Signal number or uuid. It panics
+// on a name that is not one of Names, a mistake in the calling test.
+func (f *Fleet) Text(publicURL, name, from, body string) sim.Delivery {
+	hook := HookURL(publicURL, name)
+	switch name {
+	case WhatsApp:
+		return f.WhatsApp.Text(hook, from, body)
+	case SMS:
+		return f.Twilio.Text(hook, from, body)
+	case Telegram:
+		return f.Telegram.Text(hook, from, body)
+	case Slack:
+		return f.Slack.Text(hook, from, body)
+	case Signal:
+		return f.Signal.Text(hook, from, body)
+	}
+	panic(fmt.Sprintf("fleet: no channel %q", name))
+}
+
+// SentText is a message the gateway sent through a simulator, reduced to
+// what every provider has: the recipient as the provider records it and
+// the text (or caption).
+type SentText struct {
+	To   string
+	Text string
+}
+
+// Sent returns what the gateway sent through the named channel's
+// simulator, in order. To is as each API received it (a Signal group send
+// is its group id), except for Slack, where the simulator opens the DM for
+// a user id and so reports the DM's channel id ("D..." for "U...").
+func (f *Fleet) Sent(name string) []SentText {
+	var out []SentText
+	switch name {
+	case WhatsApp:
+		for _, m := range f.WhatsApp.Sent() {
+			out = append(out, SentText{To: m.To, Text: m.Body})
+		}
+	case SMS:
+		for _, m := range f.Twilio.Sent() {
+			out = append(out, SentText{To: m.To, Text: m.Body})
+		}
+	case Telegram:
+		for _, m := range f.Telegram.Sent() {
+			out = append(out, SentText{To: m.ChatID, Text: m.Text})
+		}
+	case Slack:
+		for _, m := range f.Slack.Sent() {
+			out = append(out, SentText{To: m.Channel, Text: m.Text})
+		}
+	case Signal:
+		for _, m := range f.Signal.Sent() {
+			to := strings.Join(m.Recipients, ",")
+			if m.GroupID != "" {
+				to = m.GroupID
+			}
+			out = append(out, SentText{To: to, Text: m.Message})
+		}
+	}
+	return out
+}
+
 // Close stops every simulator.
 func (f *Fleet) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

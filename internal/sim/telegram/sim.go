@@ -58,6 +58,8 @@ type Sim struct {
 	baseURL string
 	sent    []SentMessage
 	nextID  map[int64]int64
+	// updates counts the updates Text builds, for their update_id.
+	updates int64
 }
 
 // New returns a simulator; empty options take the defaults above.

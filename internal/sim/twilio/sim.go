@@ -46,6 +46,8 @@ type Sim struct {
 	mu      sync.Mutex
 	baseURL string
 	sent    []SentMessage
+	// inboundSeq numbers the messages Text and ButtonReply build.
+	inboundSeq int
 }
 
 // DefaultBaseURL is where media URLs point until SetBaseURL is called.

@@ -65,6 +65,8 @@ type Sim struct {
 	media   map[string]mediaFile
 	sent    []SentMessage
 	seq     int
+	// inboundSeq numbers the messages Text and the replies build.
+	inboundSeq int
 }
 
 // New returns a simulator; see Options for the defaults.
