@@ -43,43 +43,44 @@ type Rule struct {
 	// detect package's names for them: "us_ssn", "payment_card",
 	// "aba_routing"), or "*" for every built-in detector not given a rule
 	// of its own.
-	Detector string
+	Detector string `json:"detector"`
 	// Code is the exemption burned into the marker, e.g. "(b)(6)".
-	Code string
+	Code string `json:"code"`
 	// Reason is logged with each redaction; empty gives a description of
 	// what the detector finds ("US social security number").
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // Span redacts a stretch of one field of one record that a reviewer
 // marked.
 type Span struct {
-	Seq uint64
+	Seq uint64 `json:"seq"`
 	// Field names the text field: "body", "sender.id", "sender.name",
 	// "recipients[0].name", "attachments[0].name", "meta.KEY" (the value
 	// stored under KEY), "meta-key.KEY" (the key itself), and the other
 	// text fields by their JSON names ("group_name", "status_error"...).
-	Field string
+	Field string `json:"field"`
 	// Start and End are byte offsets into the field's value, End
 	// exclusive; both must fall on UTF-8 character boundaries.
-	Start, End int
-	Code       string
-	Reason     string
+	Start  int    `json:"start"`
+	End    int    `json:"end"`
+	Code   string `json:"code"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Options say what to redact.
 type Options struct {
-	Rules []Rule
-	Spans []Span
+	Rules []Rule `json:"rules,omitempty"`
+	Spans []Span `json:"spans,omitempty"`
 	// DropAttachments withholds the files of every record with a
 	// redaction, keeping each file's name and content type and putting
 	// "withheld CODE" in its error: a photo or PDF can show the text that
 	// was redacted, and no detector reads it. A file whose bytes contain a
 	// redacted string is withheld whatever this says.
-	DropAttachments bool
+	DropAttachments bool `json:"drop_attachments,omitempty"`
 	// Region is the default region of phone numbers written without a
 	// country code (default "US").
-	Region string
+	Region string `json:"region,omitempty"`
 }
 
 // Entry is one line of the redaction log: a stretch withheld from a field,
