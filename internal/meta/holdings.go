@@ -2,6 +2,7 @@ package meta
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -69,4 +70,33 @@ func (d *Directory) trackHoldings(p *onrecord.Person, at time.Time, gone bool) {
 		open[id] = true
 	}
 	d.holdings[p.ID] = spans
+}
+
+// Custodian finds the person a custodian: query or hold names: by id,
+// user name, email or display name (case-insensitive). A name that fits
+// several people is an error naming them, never a guess.
+func (d *Directory) Custodian(name string) (onrecord.Person, error) {
+	if p, ok := d.Find(name); ok {
+		return p, nil
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var found []*onrecord.Person
+	for _, p := range d.people {
+		if strings.EqualFold(p.Email, name) || strings.EqualFold(p.Name(), name) {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return onrecord.Person{}, onrecord.Errorf(onrecord.ENOTFOUND, "no custodian %q in the directory (by id, user name, email or name)", name)
+	case 1:
+		return clonePerson(found[0]), nil
+	}
+	var names []string
+	for _, p := range found {
+		names = append(names, p.UserName)
+	}
+	slices.Sort(names)
+	return onrecord.Person{}, onrecord.Errorf(onrecord.EINVALID, "custodian %q names %d people (%s): use a user name", name, len(found), strings.Join(names, ", "))
 }

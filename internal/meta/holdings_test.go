@@ -61,3 +61,28 @@ func TestHoldingsFollowReassignment(t *testing.T) {
 		t.Error("the next holder holds it from the hand-over on")
 	}
 }
+
+func TestCustodianByAnyName(t *testing.T) {
+	d := New(Options{})
+	for _, p := range []onrecord.Person{
+		{UserName: "mchen", Email: "maria.chen@example.com", DisplayName: "Maria Chen", Active: true},
+		{UserName: "tlee", DisplayName: "Tom Lee", Active: true},
+		{UserName: "tlee2", DisplayName: "Tom Lee", Active: true},
+	} {
+		if _, err := d.PutPerson(t.Context(), "t", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ name, user, code string }{
+		{"mchen", "mchen", ""},
+		{"MARIA.CHEN@example.com", "mchen", ""},
+		{"maria chen", "mchen", ""},
+		{"Tom Lee", "", onrecord.EINVALID},
+		{"nobody", "", onrecord.ENOTFOUND},
+	} {
+		p, err := d.Custodian(tt.name)
+		if p.UserName != tt.user || onrecord.ErrorCode(err) != tt.code && !(tt.code == "" && err == nil) {
+			t.Errorf("Custodian(%q) = %q, %v", tt.name, p.UserName, err)
+		}
+	}
+}
