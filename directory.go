@@ -42,6 +42,16 @@ func (p *Person) Name() string {
 	return p.UserName
 }
 
+// IdentityOn returns the person's business address on channel, or "".
+func (p *Person) IdentityOn(channel string) string {
+	for _, id := range p.Identities {
+		if id.Channel == channel {
+			return id.Address
+		}
+	}
+	return ""
+}
+
 // Identity is a business identity on one channel: a phone number, a
 // handle, a bot connection.
 type Identity struct {

@@ -104,7 +104,7 @@ func (a *App) createGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := onrecord.ChatGroup{Channel: in.Channel, Conversation: in.Conversation, Name: in.Name, CreatedBy: creator.ID}
-	own := identityOn(creator, in.Channel)
+	own := creator.IdentityOn(in.Channel)
 	g.Members = append(g.Members, onrecord.GroupMember{Address: own, Person: creator.ID, Name: creator.Name(), Admin: true})
 	for _, addr := range in.Members {
 		if addr != own && !slices.ContainsFunc(g.Members, func(m onrecord.GroupMember) bool { return m.Address == addr }) {
@@ -143,7 +143,7 @@ func (a *App) changeMembers(w http.ResponseWriter, r *http.Request) {
 			&policy.Refusal{Code: policy.NotInDirectory, Message: fmt.Sprintf("from %q is not an employee in the directory", in.From)})
 		return
 	}
-	if m, ok := g.Member(identityOn(by, g.Channel)); !ok || !m.Admin || m.Person != by.ID || !by.Active {
+	if m, ok := g.Member(by.IdentityOn(g.Channel)); !ok || !m.Admin || m.Person != by.ID || !by.Active {
 		a.refuseGroup(w, r, by.ID, g.Channel, g.Conversation, "group.members",
 			&policy.Refusal{Code: policy.GroupNotAllowed, Message: by.UserName + " is not an admin of " + g.Name})
 		return
@@ -193,15 +193,6 @@ func (a *App) administers(role, channel string) bool {
 	return false
 }
 
-func identityOn(p onrecord.Person, channel string) string {
-	for _, id := range p.Identities {
-		if id.Channel == channel {
-			return id.Address
-		}
-	}
-	return ""
-}
-
 // annotate is the gateway's capture hook: a group conversation's roster
 // as it is now, and flags for what supervision should see — a group that
 // was never brought under governance, a sender not on its roster, a
@@ -247,7 +238,7 @@ func (g *Governance) groupSend(sender onrecord.Person, msg *onrecord.Event) (boo
 	if !ok {
 		return false, nil
 	}
-	own := identityOn(sender, msg.Channel)
+	own := sender.IdentityOn(msg.Channel)
 	if m, ok := chat.Member(own); !ok || m.Person != sender.ID {
 		return true, &policy.Refusal{Code: policy.MemberNotAllowed, Message: sender.UserName + " is not a member of " + chat.Name}
 	}

@@ -60,7 +60,9 @@ func (m *Main) show(ctx context.Context, args []string) int {
 			return m.fail(err)
 		}
 		defer a.Close()
-		match := func(ctx context.Context, q search.Query) ([]uint64, error) { return selectRecords(ctx, a, cfg.DataDir, q) }
+		match := func(ctx context.Context, q search.Query) ([]uint64, error) {
+			return selectRecords(ctx, a, cfg.DataDir, q)
+		}
 		if recs, err = app.Conversation(ctx, a, match, id, *channel, whoami()); err != nil {
 			return m.fail(err)
 		}

@@ -150,7 +150,7 @@ func (d *Directory) revokeChats(ctx context.Context, actor, why string, p onreco
 		if wasAdmin {
 			for _, h := range d.heirs(p) {
 				heir := d.people[h]
-				addr := identityOn(*heir, g.Channel)
+				addr := heir.IdentityOn(g.Channel)
 				if addr == "" {
 					continue // cannot administer a group on a channel they are not on
 				}
@@ -172,15 +172,6 @@ func (d *Directory) revokeChats(ctx context.Context, actor, why string, p onreco
 		}
 	}
 	return nil
-}
-
-func identityOn(p onrecord.Person, channel string) string {
-	for _, id := range p.Identities {
-		if id.Channel == channel {
-			return id.Address
-		}
-	}
-	return ""
 }
 
 func chatKey(channel, conversation string) string { return channel + "\x00" + conversation }
