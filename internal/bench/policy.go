@@ -93,7 +93,8 @@ var policyHelp = map[string]string{
 	"policy_decisions_per_s_1g": "policy.Set.Evaluate (starter pack + a 1,000-phrase lexicon) on one goroutine, " +
 		"wall clock: 1e9 / policy_ns_per_decision",
 	"policy_ns_per_decision": "median over rounds of one round's wall time / messages, Set.Evaluate on one goroutine: " +
-		"every built-in detector and every lexicon, the CEL variables, every rule, the redaction",
+		"every built-in detector and every lexicon, the CEL variables, every rule (a rule whose findings.exists " +
+		"term no finding passes is known false without running it), the redaction",
 	"policy_us_per_message": "policy_ns_per_decision in µs: what deciding adds to each message (target ≤ 10)",
 	"policy_cpu_ns_per_decision": "process CPU time (user + system, every thread, so the garbage collector's " +
 		"background work on other cores is charged too) over all rounds / decisions",
@@ -106,10 +107,11 @@ var policyHelp = map[string]string{
 	"scan_builtin_ns_per_message": "detect.Scan with the built-in detectors only (payment_card, us_ssn, iban, " +
 		"aba_routing, email, phone) and no lexicon; median round, wall clock",
 	"lexicon_1000_ns_per_message": "the generated 1,000-phrase lexicon alone (detect.Compiled.Find); median round, wall clock",
-	"scan_all_ns_per_message": "detect.Scan as Set.Evaluate calls it: built-in detectors + the starter pack's " +
-		"5 lexicons + the 1,000-phrase lexicon; median round, wall clock",
-	"rules_ns_per_message": "policy_ns_per_decision - scan_all_ns_per_message: building the CEL variables, " +
-		"evaluating every rule, collecting matches and redacting",
+	"scan_all_ns_per_message": "the detector scan as Set.Evaluate runs it (a detect.Scanner: built-in detectors + " +
+		"the starter pack's 5 lexicons + the 1,000-phrase lexicon, every lexicon in one trie); median round, wall clock",
+	"rules_ns_per_message": "median over rounds of that round's Set.Evaluate minus its detector scan (measured just " +
+		"before it): building the CEL variables, deciding every rule, collecting matches and redacting; " +
+		"on a busy machine it can come out below zero when it is smaller than the noise",
 	"pipeline_ns_per_message": "capture without policies, CPU part only, median round on one goroutine: what " +
 		"archive.Append does with a message before the journal — Event.Validate, HMAC-SHA256 idempotency key, " +
 		"json.Marshal of the canonical event (no raw payload, no attachments), HMAC-SHA256 content hash, " +
@@ -169,6 +171,8 @@ func Policy(ctx context.Context, opts PolicyOptions) (*PolicyReport, error) {
 			lex1000 = c
 		}
 	}
+	// As Set.Evaluate scans: every lexicon in one trie.
+	scanAll := detect.NewScanner(detect.Options{Lexicons: all})
 
 	fmt.Fprintf(opts.Log, "generating %d messages of %d bytes, one in %d with a planted hit\n", opts.Messages, policyMessageBytes, policyHitEvery)
 	msgs, planted := policyMessages(opts.Messages, phrases)
@@ -222,10 +226,7 @@ func Policy(ctx context.Context, opts PolicyOptions) (*PolicyReport, error) {
 		{name: "capture pipeline", run: func(m policy.Input) error { return pipe.capture(m.Event) }},
 		{name: "built-in detectors", run: func(m policy.Input) error { detect.Scan(m.Event.Body, detect.Options{}); return nil }},
 		{name: "1,000-phrase lexicon", run: func(m policy.Input) error { lex1000.Find(m.Event.Body); return nil }},
-		{name: "all detectors and lexicons", run: func(m policy.Input) error {
-			detect.Scan(m.Event.Body, detect.Options{Lexicons: all})
-			return nil
-		}},
+		{name: "all detectors and lexicons", run: func(m policy.Input) error { scanAll.Scan(m.Event.Body); return nil }},
 		{name: "Set.Evaluate", run: func(m policy.Input) error { _, err := set.Evaluate(ctx, m); return err }},
 	}
 	for r := range opts.Rounds {
@@ -263,6 +264,13 @@ func Policy(ctx context.Context, opts PolicyOptions) (*PolicyReport, error) {
 		return float64(w.cpu.Nanoseconds()) / float64(len(msgs)*opts.Rounds)
 	}
 	pipeNs, builtinNs, lexNs, scanNs, evalNs := median(works[0]), median(works[1]), median(works[2]), median(works[3]), median(works[4])
+	// The rules are what Evaluate adds to the scan: paired round by
+	// round, so that a neighbour's load drifting between rounds cancels.
+	rules := make([]float64, opts.Rounds)
+	for r := range rules {
+		rules[r] = works[4].ns[r] - works[3].ns[r]
+	}
+	rulesNs := percentile(rules, 0.5)
 	evalCPU := perCPU(works[4])
 
 	rep.Limits = append(rep.Limits,
@@ -282,7 +290,7 @@ func Policy(ctx context.Context, opts PolicyOptions) (*PolicyReport, error) {
 		Metric{"scan_builtin_ns_per_message", builtinNs, "ns"},
 		Metric{"lexicon_1000_ns_per_message", lexNs, "ns"},
 		Metric{"scan_all_ns_per_message", scanNs, "ns"},
-		Metric{"rules_ns_per_message", evalNs - scanNs, "ns"})
+		Metric{"rules_ns_per_message", rulesNs, "ns"})
 	rep.TargetMet = evalNs <= policyTargetNs && evalCPU <= policyTargetNs
 	// duration_per_run: the median Set.Evaluate round.
 	rep.Duration = (time.Duration(evalNs) * time.Duration(len(msgs))).Round(time.Millisecond).String()

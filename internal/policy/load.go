@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/onrecord/onrecord/internal/policy/detect"
@@ -33,6 +34,10 @@ type Set struct {
 	Files    []File
 	rules    []*rule
 	lexicons []*detect.Compiled
+	// scanner runs the built-in detectors and every lexicon at once.
+	scanner *detect.Scanner
+	// adapter is the CEL environment's, to hand conditions values.
+	adapter types.Adapter
 }
 
 // document is one policy file.
@@ -61,7 +66,17 @@ type Rule struct {
 type rule struct {
 	Rule
 	policy string
-	prg    cel.Program
+	ast    *cel.Ast
+	// prg evaluates the condition under the runtime cost limit; fast,
+	// when the static estimate proves the limit unreachable within the
+	// input bounds (cost.go), evaluates it without tracking.
+	prg  cel.Program
+	fast cel.Program
+	// vars are the variables the condition reads.
+	vars vars
+	// needs are what the condition needs among the findings to be true
+	// at all (needs.go).
+	needs []need
 }
 
 func (r *rule) wants(f detect.Finding) bool {
@@ -179,7 +194,7 @@ func Compile(files []File) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: when must be a condition (bool), not %s", at, ast.OutputType()))
 				continue
 			}
-			prg, err := e.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(100000))
+			prg, err := e.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(costLimit))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: when: %w", at, err))
 				continue
@@ -193,7 +208,8 @@ func Compile(files []File) (*Set, error) {
 					pending = append(pending, lexRef{at, lex})
 				}
 			}
-			s.rules = append(s.rules, &rule{Rule: r, policy: doc.Policy, prg: prg})
+			s.rules = append(s.rules, &rule{Rule: r, policy: doc.Policy, ast: ast, prg: prg,
+				vars: referenced(ast.NativeRep().Expr()), needs: findingNeeds(ast.NativeRep().Expr())})
 		}
 	}
 	for _, p := range pending {
@@ -204,6 +220,19 @@ func Compile(files []File) (*Set, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	est := sizeEstimator{findingText: findingTextBound(s.lexicons)}
+	for _, r := range s.rules {
+		// A rule without a bounded estimate keeps the tracked program
+		// only; that is slower, never different.
+		if c, err := e.EstimateCost(r.ast, est); err == nil && c.Max <= costLimit {
+			if prg, err := e.Program(r.ast, cel.EvalOptions(cel.OptOptimize)); err == nil {
+				r.fast = prg
+			}
+		}
+		r.ast = nil
+	}
+	s.scanner = detect.NewScanner(detect.Options{Lexicons: s.lexicons})
+	s.adapter = e.CELTypeAdapter()
 	s.Version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil
 }

@@ -4,6 +4,13 @@
 // parties, the channel, the time and what the detectors found. Every
 // decision says which rule fired, on which detector finding, at which span,
 // so it can be explained to the sender and recorded for the examiner.
+//
+// Deciding is on the path of every message, so a decision reads the text
+// once for every detector and lexicon (detect.Scanner), gives conditions
+// only the variables they read, runs them without CEL's cost tracker
+// where its limit provably cannot be reached (cost.go) and does not run a
+// rule that provably cannot fire (needs.go). The outcome is always the
+// one full evaluation of every rule would give.
 package policy
 
 import (
@@ -14,6 +21,9 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/policy/detect"
@@ -100,24 +110,31 @@ func (s *Set) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 		now = time.Now()
 	}
 	text := in.Event.Body
-	findings := detect.Scan(text, detect.Options{Lexicons: s.lexicons})
-	vars := map[string]any{
-		"event":      eventVars(in.Event),
-		"sender":     orEmpty(in.Sender),
-		"recipients": recipientsVars(in.Recipients),
-		"contact":    orEmpty(in.Contact),
-		"channel":    in.Event.Channel,
-		"direction":  string(in.Event.Direction),
-		"now":        now.UTC(),
-		"findings":   findingVars(findings),
+	var findings []detect.Finding
+	if s.scanner != nil {
+		findings = s.scanner.Scan(text)
+	} else { // a Set not made by Compile
+		findings = detect.Scan(text, detect.Options{Lexicons: s.lexicons})
 	}
+	act := &activation{in: &in, now: now.UTC(), findings: findings, adapter: s.adapter}
+	bounds := inputBounds{in: &in, findings: findings}
 	d := &Decision{Action: Allow, Findings: findings, Version: s.Version}
 	var redact []detect.Finding
 	for _, r := range s.rules {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out, _, err := r.prg.ContextEval(ctx, vars)
+		prg := r.prg
+		if r.fast != nil && bounds.within(r.vars) {
+			// Within the bounds the limit cannot be reached, so a rule
+			// whose findings.exists term finds nothing is false, even
+			// if another of its terms would be an error.
+			if !met(r.needs, findings) {
+				continue
+			}
+			prg = r.fast
+		}
+		out, _, err := prg.Eval(act)
 		if err != nil {
 			// A rule that cannot be evaluated on this input fails closed
 			// to its own action only if it is a block; otherwise it is
@@ -173,6 +190,57 @@ func applyRedactions(text string, fs []detect.Finding) string {
 	return b.String()
 }
 
+// activation gives conditions their variables, built only when a rule
+// first reads them and then shared by the decision's other rules: most
+// rules read direction and findings, and most messages have no findings,
+// so the event and recipient maps are rarely built at all. The values are
+// the Go values conditions always saw (findings already as the CEL list
+// and maps CEL would make of them), so CEL sees the same types.
+type activation struct {
+	in       *Input
+	now      time.Time
+	findings []detect.Finding
+
+	adapter types.Adapter
+
+	event, recipients, findingVars any
+}
+
+var emptyList = []any{}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "event":
+		if a.event == nil {
+			a.event = eventVars(a.in.Event)
+		}
+		return a.event, true
+	case "sender":
+		return orEmpty(a.in.Sender), true
+	case "recipients":
+		if a.recipients == nil {
+			a.recipients = recipientsVars(a.in.Recipients)
+		}
+		return a.recipients, true
+	case "contact":
+		return orEmpty(a.in.Contact), true
+	case "channel":
+		return a.in.Event.Channel, true
+	case "direction":
+		return string(a.in.Event.Direction), true
+	case "now":
+		return a.now, true
+	case "findings":
+		if a.findingVars == nil {
+			a.findingVars = findingVals(a.adapter, a.findings)
+		}
+		return a.findingVars, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
 func orEmpty(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -214,8 +282,25 @@ func orList(l []any) []any {
 	return l
 }
 
+// findingVals is findingVars as CEL sees it: the list and the maps
+// NativeToValue would make of them on every access, made once per
+// decision for all its rules.
+func findingVals(adapter types.Adapter, fs []detect.Finding) any {
+	if len(fs) == 0 {
+		return emptyList
+	}
+	vals := make([]ref.Val, len(fs))
+	for i, f := range findingVars(fs) {
+		vals[i] = types.NewStringInterfaceMap(adapter, f.(map[string]any))
+	}
+	return types.NewRefValList(adapter, vals)
+}
+
 func findingVars(fs []detect.Finding) []any {
-	out := []any{}
+	if len(fs) == 0 {
+		return emptyList
+	}
+	out := make([]any, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, map[string]any{"detector": f.Detector, "lexicon": f.Lexicon, "entry": f.Entry,
 			"start": int64(f.Start), "end": int64(f.End)})

@@ -2,8 +2,10 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +16,7 @@ import (
 
 // starterFiles reads the starter pack from disk (the starter package
 // embeds the same files; importing it here would be a cycle).
-func starterFiles(t *testing.T) []File {
+func starterFiles(t testing.TB) []File {
 	t.Helper()
 	names, _ := filepath.Glob("starter/*.yaml")
 	var fs []File
@@ -200,4 +202,43 @@ func FuzzCompile(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestEvaluate_ConcurrentDecisionsAgree: decisions share pooled scan
+// memory and compiled programs, so many at once must decide as one at a
+// time does (run with -race).
+func TestEvaluate_ConcurrentDecisionsAgree(t *testing.T) {
+	phrases := benchPhrases()
+	set := benchSet(t, phrases)
+	msgs := benchMessages(400, phrases)
+	want := make([]*Decision, len(msgs))
+	for i, m := range msgs {
+		d, err := set.Evaluate(t.Context(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = d
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for k := range msgs {
+				i := (k + g*97) % len(msgs)
+				d, err := set.Evaluate(t.Context(), msgs[i])
+				if err == nil && !reflect.DeepEqual(d, want[i]) {
+					err = fmt.Errorf("message %d: %+v, alone %+v", i, d, want[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	ac "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // LexiconSpec is a lexicon as written in a policy file: literal phrases,
@@ -33,13 +31,21 @@ type NearSpec struct {
 }
 
 // Compiled is a lexicon ready to match: every phrase it mentions in one
-// Aho-Corasick automaton, matched case-insensitively on whole words.
+// trie, matched case-insensitively (ASCII) on whole words.
 type Compiled struct {
 	spec     LexiconSpec
-	matcher  ac.AhoCorasick
+	matcher  *matcher
 	patterns []string
 	role     []patternRole
+	near     []nearRule
 	confirm  *regexp.Regexp
+}
+
+// nearRule is a NearSpec by pattern index, with the entry its findings
+// carry.
+type nearRule struct {
+	a, b, within int
+	entry        string
 }
 
 type patternRole struct {
@@ -81,11 +87,16 @@ func Compile(spec LexiconSpec) (*Compiled, error) {
 		if n.Within <= 0 {
 			return nil, fmt.Errorf("lexicon %q: near %q/%q: within must be a positive number of words", spec.Name, n.A, n.B)
 		}
-		for _, p := range []string{n.A, n.B} {
-			if _, err := add(p); err != nil {
-				return nil, err
-			}
+		a, err := add(n.A)
+		if err != nil {
+			return nil, err
 		}
+		b, err := add(n.B)
+		if err != nil {
+			return nil, err
+		}
+		c.near = append(c.near, nearRule{a: a, b: b, within: n.Within,
+			entry: fmt.Sprintf("%s NEAR/%d %s", c.patterns[a], n.Within, c.patterns[b])})
 	}
 	for _, n := range spec.Negations {
 		i, err := add(n)
@@ -104,31 +115,43 @@ func Compile(spec LexiconSpec) (*Compiled, error) {
 		}
 		c.confirm = re
 	}
-	b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchOnlyWholeWords: true,
-		MatchKind: ac.LeftMostLongestMatch, DFA: true})
-	c.matcher = b.Build(c.patterns)
+	c.matcher = newMatcher([]*Compiled{c})
 	return c, nil
 }
 
 // Name is the lexicon's name.
 func (c *Compiled) Name() string { return c.spec.Name }
 
+// MaxText is the length in bytes of the longest string a finding of this
+// lexicon carries: its name or an entry.
+func (c *Compiled) MaxText() int {
+	n := len(c.spec.Name)
+	for _, p := range c.patterns {
+		n = max(n, len(p))
+	}
+	for _, r := range c.near {
+		n = max(n, len(r.entry))
+	}
+	return n
+}
+
 // normalise lower-cases a phrase and collapses its whitespace, as text is
 // normalised before matching.
 func normalise(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
 
-type hit struct {
-	pattern    int
-	start, end int // byte offsets in the original text
-	word       int // index of the first word
-}
-
 // Find returns the lexicon's findings in text.
 func (c *Compiled) Find(text string) []Finding {
-	norm, offs, words := normaliseWithMap(text)
-	var hits []hit
-	for _, m := range c.matcher.FindAll(norm) {
-		hits = append(hits, hit{pattern: m.Pattern(), start: offs[m.Start()], end: offs[m.End()-1] + 1, word: words[m.Start()]})
+	s := getScratch(1)
+	defer putScratch(s)
+	c.matcher.match(text, s)
+	return c.findings(text, s.hits[0], nil)
+}
+
+// findings appends to out the lexicon's findings among its hits: terms
+// not negated, then near pairs, each confirmed if the lexicon says so.
+func (c *Compiled) findings(text string, hits []hit, out []Finding) []Finding {
+	if len(hits) == 0 {
+		return out
 	}
 	negated := func(h hit) bool {
 		for _, n := range hits {
@@ -138,27 +161,24 @@ func (c *Compiled) Find(text string) []Finding {
 		}
 		return false
 	}
-	var out []Finding
 	for _, h := range hits {
 		if c.role[h.pattern].term && !negated(h) && c.confirmed(text, h.start, h.end) {
 			out = append(out, Finding{Detector: Lexicon, Lexicon: c.spec.Name, Start: h.start, End: h.end, Entry: c.patterns[h.pattern]})
 		}
 	}
-	for _, n := range c.spec.Near {
-		a, b := normalise(n.A), normalise(n.B)
+	for _, n := range c.near {
 		for _, x := range hits {
-			if c.patterns[x.pattern] != a || negated(x) {
+			if x.pattern != n.a || negated(x) {
 				continue
 			}
 			for _, y := range hits {
-				if c.patterns[y.pattern] != b || y.word == x.word {
+				if y.pattern != n.b || y.word == x.word {
 					continue
 				}
-				if d := y.word - x.word; d <= n.Within && d >= -n.Within {
+				if d := y.word - x.word; d <= n.within && d >= -n.within {
 					s, e := min(x.start, y.start), max(x.end, y.end)
 					if c.confirmed(text, s, e) {
-						out = append(out, Finding{Detector: Lexicon, Lexicon: c.spec.Name, Start: s, End: e,
-							Entry: fmt.Sprintf("%s NEAR/%d %s", a, n.Within, b)})
+						out = append(out, Finding{Detector: Lexicon, Lexicon: c.spec.Name, Start: s, End: e, Entry: n.entry})
 					}
 				}
 			}
@@ -179,38 +199,4 @@ func (c *Compiled) confirmed(text string, s, e int) bool {
 		to = e + i
 	}
 	return c.confirm.MatchString(text[from:to])
-}
-
-// normaliseWithMap lower-cases ASCII and collapses whitespace runs to one
-// space, returning for every byte of the result the offset of the byte it
-// came from and the index of the word it is in.
-func normaliseWithMap(text string) (string, []int, []int) {
-	var b strings.Builder
-	offs := make([]int, 0, len(text))
-	words := make([]int, 0, len(text))
-	word := -1
-	inSpace := true
-	for i := 0; i < len(text); i++ {
-		ch := text[i]
-		if ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' {
-			if !inSpace {
-				b.WriteByte(' ')
-				offs = append(offs, i)
-				words = append(words, word)
-			}
-			inSpace = true
-			continue
-		}
-		if inSpace {
-			word++
-			inSpace = false
-		}
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		b.WriteByte(ch)
-		offs = append(offs, i)
-		words = append(words, word)
-	}
-	return b.String(), offs, words
 }

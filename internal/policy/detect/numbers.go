@@ -9,16 +9,62 @@ import (
 // by spaces or dashes, that pass the Luhn check and start with a known
 // issuer prefix. A 16-digit order number that fails Luhn is not a card.
 func Cards(text string) []Finding {
-	var out []Finding
-	for _, r := range digitRuns(text, " -") {
-		if len(r.digits) < 13 || len(r.digits) > 19 || !boundary(text, r.start, r.end) {
+	out, _, _ := numbers(text, true, false, false)
+	return out
+}
+
+func cardAt(text string, r digitRun) (Finding, bool) {
+	if r.n < 13 || r.n > 19 || !boundary(text, r.start, r.end) {
+		return Finding{}, false
+	}
+	if d := r.digits(text); luhn(d) && issuer(d) != "" {
+		return Finding{Detector: Card, Start: r.start, End: r.end, Entry: issuer(d)}, true
+	}
+	return Finding{}, false
+}
+
+// numbers runs the card, SSN and routing number detectors asked for in
+// one pass over the text's digit runs. A routing number is a run of
+// contiguous digits, that is a separator-free piece of a run of digits
+// grouped by spaces or dashes, so the pieces of each run are its
+// candidates.
+func numbers(text string, cards, ssns, abas bool) (cs, ss, as []Finding) {
+	if !cards && !ssns && !abas {
+		return nil, nil, nil
+	}
+	for r := range digitRuns(text, " -") {
+		if cards {
+			if f, ok := cardAt(text, r); ok {
+				cs = append(cs, f)
+			}
+		}
+		if ssns {
+			if f, ok := ssnAt(text, r); ok {
+				ss = append(ss, f)
+			}
+		}
+		if !abas {
 			continue
 		}
-		if luhn(r.digits) && issuer(r.digits) != "" {
-			out = append(out, Finding{Detector: Card, Start: r.start, End: r.end, Entry: issuer(r.digits)})
+		if r.end-r.start == r.n {
+			if f, ok := abaAt(text, r); ok {
+				as = append(as, f)
+			}
+			continue
+		}
+		for i := r.start; i < r.end; {
+			p := digitRun{start: i, end: i}
+			for p.end < r.end && isDigit(text[p.end]) {
+				p.end++
+			}
+			p.n = p.end - p.start
+			if f, ok := abaAt(text, p); ok {
+				as = append(as, f)
+			}
+			i = p.end + 1 // past the separator
 		}
 	}
-	return out
+	return cs, ss, as
 }
 
 func luhn(digits string) bool {
@@ -73,23 +119,25 @@ func issuer(d string) string {
 // "social security". Numbers the SSA never issues are not SSNs: area 000,
 // 666 or 900–999, group 00, serial 0000.
 func SSNs(text string) []Finding {
-	var out []Finding
-	for _, r := range digitRuns(text, " -") {
-		if len(r.digits) != 9 || !boundary(text, r.start, r.end) {
-			continue
-		}
-		span := text[r.start:r.end]
-		grouped := len(span) == 11 && (span[3] == '-' && span[6] == '-' || span[3] == ' ' && span[6] == ' ')
-		if !grouped && (len(span) != 9 || !near(text, r.start, 40, "ssn", "social security", "soc sec", "ss#", "ss #", "taxpayer id", "tin")) {
-			continue
-		}
-		area, group, serial := r.digits[:3], r.digits[3:5], r.digits[5:]
-		if area == "000" || area == "666" || area[0] == '9' || group == "00" || serial == "0000" {
-			continue
-		}
-		out = append(out, Finding{Detector: SSN, Start: r.start, End: r.end})
-	}
+	_, out, _ := numbers(text, false, true, false)
 	return out
+}
+
+func ssnAt(text string, r digitRun) (Finding, bool) {
+	if r.n != 9 || !boundary(text, r.start, r.end) {
+		return Finding{}, false
+	}
+	span := text[r.start:r.end]
+	grouped := len(span) == 11 && (span[3] == '-' && span[6] == '-' || span[3] == ' ' && span[6] == ' ')
+	if !grouped && (len(span) != 9 || !near(text, r.start, 40, "ssn", "social security", "soc sec", "ss#", "ss #", "taxpayer id", "tin")) {
+		return Finding{}, false
+	}
+	d := r.digits(text)
+	area, group, serial := d[:3], d[3:5], d[5:]
+	if area == "000" || area == "666" || area[0] == '9' || group == "00" || serial == "0000" {
+		return Finding{}, false
+	}
+	return Finding{Detector: SSN, Start: r.start, End: r.end}, true
 }
 
 // RoutingNumbers finds ABA routing transit numbers: 9 digits with a valid
@@ -97,19 +145,21 @@ func SSNs(text string) []Finding {
 // such as "routing" or "ABA" (one 9-digit number in ten passes the
 // checksum by chance).
 func RoutingNumbers(text string) []Finding {
-	var out []Finding
-	for _, r := range digitRuns(text, "") {
-		if len(r.digits) != 9 || !boundary(text, r.start, r.end) {
-			continue
-		}
-		if !near(text, r.start, 40, "routing", "aba", "rtn", "transit", "wire to", "bank code") {
-			continue
-		}
-		if abaValid(r.digits) {
-			out = append(out, Finding{Detector: ABA, Start: r.start, End: r.end})
-		}
-	}
+	_, _, out := numbers(text, false, false, true)
 	return out
+}
+
+func abaAt(text string, r digitRun) (Finding, bool) {
+	if r.n != 9 || !boundary(text, r.start, r.end) {
+		return Finding{}, false
+	}
+	if !near(text, r.start, 40, "routing", "aba", "rtn", "transit", "wire to", "bank code") {
+		return Finding{}, false
+	}
+	if abaValid(r.digits(text)) {
+		return Finding{Detector: ABA, Start: r.start, End: r.end}, true
+	}
+	return Finding{}, false
 }
 
 func abaValid(d string) bool {
@@ -144,6 +194,10 @@ var ibanLengths = map[string]int{
 func IBANs(text string) []Finding {
 	var out []Finding
 	for i := 0; i+4 <= len(text); i++ {
+		// An IBAN's third byte is a digit: go to the next start where it is.
+		if i = nextDigit(text, i+2) - 2; i+4 > len(text) {
+			break
+		}
 		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
 			continue
 		}

@@ -75,8 +75,41 @@ func Phones(text, region string) []Finding {
 		region = "US"
 	}
 	var out []Finding
-	i := 0
-	for i < len(text) {
+	// A candidate never reaches past a byte that is not a digit or
+	// punctuation of numbers, so text is looked at a stretch of such
+	// bytes at a time, and only if the stretch holds 7 digits or more.
+	for i := 0; i < len(text); {
+		d := nextDigit(text, i)
+		if d == len(text) {
+			break
+		}
+		from, to, digits := d, d, 0
+		for from > i && isPhoneByte(text[from-1]) {
+			from--
+		}
+		for to < len(text) && isPhoneByte(text[to]) {
+			if isDigit(text[to]) {
+				digits++
+			}
+			to++
+		}
+		if digits >= 7 {
+			out = phones(text, region, from, to, out)
+		}
+		i = to
+	}
+	return out
+}
+
+func isPhoneByte(c byte) bool {
+	return isDigit(c) || c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+'
+}
+
+// phones finds the phone numbers in text[from:to], a stretch of digits and
+// number punctuation.
+func phones(text, region string, from, to int, out []Finding) []Finding {
+	i := from
+	for i < to {
 		c := text[i]
 		if !(isDigit(c) || c == '+' || c == '(') {
 			i++
