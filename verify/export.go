@@ -11,8 +11,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -142,22 +145,37 @@ type ExportReport struct {
 func Export(dir, trustedKey string) (*ExportReport, error) {
 	rep := &ExportReport{}
 	bad := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
+	// The manifest and the bundle are read and decoded side by side: for
+	// a large export, decoding the bundle is much of the work.
+	var (
+		b      Bundle
+		bundle = make(chan error, 1)
+	)
+	go func() {
+		bb, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(BundleFile)))
+		if err != nil {
+			bundle <- fmt.Errorf("read %s: %w", BundleFile, err)
+			return
+		}
+		if err := json.Unmarshal(bb, &b); err != nil {
+			bundle <- fmt.Errorf("%s: %w", BundleFile, err)
+			return
+		}
+		bundle <- nil
+	}()
 	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
+		<-bundle
 		return nil, fmt.Errorf("read %s: %w", ManifestFile, err)
 	}
 	var m Manifest
 	if err := json.Unmarshal(mb, &m); err != nil {
+		<-bundle
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 	}
 	rep.Format, rep.Records, rep.Files = m.Format, len(m.Records), len(m.Files)
-	bb, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(BundleFile)))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", BundleFile, err)
-	}
-	var b Bundle
-	if err := json.Unmarshal(bb, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", BundleFile, err)
+	if err := <-bundle; err != nil {
+		return nil, err
 	}
 	key := strings.TrimSpace(b.VerifierKey)
 	rep.KeySource = "bundle (compare its SHA-256 with the archive's published log/verifier.key)"
@@ -187,44 +205,30 @@ func Export(dir, trustedKey string) (*ExportReport, error) {
 	}
 
 	// Every produced record is in the log and is what the manifest says.
+	// Which manifest entry each bundle record answers is settled first, in
+	// order (a seq listed twice has one proof); then the records are
+	// opened and checked on every CPU, and their problems reported in
+	// manifest order.
 	disclosed := map[uint64]*onrecord.Event{}
 	inBundle := map[uint64]*BundleRecord{}
 	for i := range b.Records {
 		inBundle[b.Records[i].Seq] = &b.Records[i]
 	}
-	for _, mr := range m.Records {
-		br := inBundle[mr.Seq]
-		if br == nil {
-			bad("record %d (%s): no proof in %s", mr.Seq, mr.Bates, BundleFile)
-			continue
+	proofs := make([]*BundleRecord, len(m.Records))
+	for i, mr := range m.Records {
+		if proofs[i] = inBundle[mr.Seq]; proofs[i] != nil {
+			delete(inBundle, mr.Seq)
 		}
-		delete(inBundle, mr.Seq)
-		if mr.Redacted {
-			if len(br.RecordKey) > 0 {
-				bad("record %d (%s): redacted, yet its key is disclosed (it opens the original)", mr.Seq, mr.Bates)
-			}
-			if err := Inclusion(br.Envelope, br.Seq, br.Inclusion, cp); err != nil {
-				bad("record %d (%s): %v", mr.Seq, mr.Bates, err)
-			}
-			continue
-		}
-		ev, err := openDisclosed(br, cp)
-		if err != nil {
-			bad("record %d (%s): %v", mr.Seq, mr.Bates, err)
-			continue
-		}
-		disclosed[mr.Seq] = ev
-		if ev.ID != mr.ID || ev.Channel != mr.Channel || string(ev.Kind) != mr.Kind || ev.Conversation != mr.Conversation {
-			bad("record %d (%s): the manifest's id/channel/kind/conversation differ from the record", mr.Seq, mr.Bates)
-		}
-		if len(ev.Attachments) != len(mr.Attachments) {
-			bad("record %d (%s): %d attachments in the manifest, %d in the record", mr.Seq, mr.Bates, len(mr.Attachments), len(ev.Attachments))
-			continue
-		}
-		for i, a := range ev.Attachments {
-			if want := attachmentSHA(&a); mr.Attachments[i].SHA256 != want {
-				bad("record %d (%s): attachment %d's SHA-256 is not the record's", mr.Seq, mr.Bates, i)
-			}
+	}
+	opened := make([]*onrecord.Event, len(m.Records))
+	found := make([][]string, len(m.Records))
+	parallel(len(m.Records), func(i int) {
+		opened[i], found[i] = checkRecord(&m.Records[i], proofs[i], cp)
+	})
+	for i, mr := range m.Records {
+		rep.Problems = append(rep.Problems, found[i]...)
+		if opened[i] != nil {
+			disclosed[mr.Seq] = opened[i]
 		}
 	}
 	for seq := range inBundle {
@@ -233,27 +237,21 @@ func Export(dir, trustedKey string) (*ExportReport, error) {
 
 	// Every file is there, unchanged, and nothing was added.
 	listed := map[string]bool{ManifestFile: true, BundleFile: true}
-	for _, f := range m.Files {
+	fileProblems := make([][]string, len(m.Files))
+	for i, f := range m.Files {
 		if !fs.ValidPath(f.Path) || strings.HasPrefix(f.Path, "proof/") {
-			bad("%s: file path %q is not a plain relative path", ManifestFile, f.Path)
+			fileProblems[i] = []string{fmt.Sprintf("%s: file path %q is not a plain relative path", ManifestFile, f.Path)}
 			continue
 		}
 		listed[f.Path] = true
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			bad("%s: missing (%v)", f.Path, err)
-			continue
+	}
+	parallel(len(m.Files), func(i int) {
+		if fileProblems[i] == nil {
+			fileProblems[i] = checkFile(dir, m.Format, m.Files[i], disclosed)
 		}
-		sum := sha256.Sum256(data)
-		if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
-			bad("%s: changed (SHA-256 or size differs from the manifest)", f.Path)
-			continue
-		}
-		if m.Format == "jsonl" && path.Ext(f.Path) == ".jsonl" {
-			for _, p := range compareJSONL(f, data, disclosed) {
-				bad("%s", p)
-			}
-		}
+	})
+	for _, p := range fileProblems {
+		rep.Problems = append(rep.Problems, p...)
 	}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -267,6 +265,79 @@ func Export(dir, trustedKey string) (*ExportReport, error) {
 	})
 	rep.OK = len(rep.Problems) == 0
 	return rep, nil
+}
+
+// checkRecord checks one produced record against its bundle record br
+// (nil if the bundle has none) and returns the record's event if it was
+// disclosed and opened, and the problems found.
+func checkRecord(mr *ManifestRecord, br *BundleRecord, cp *Checkpoint) (*onrecord.Event, []string) {
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	if br == nil {
+		bad("record %d (%s): no proof in %s", mr.Seq, mr.Bates, BundleFile)
+		return nil, problems
+	}
+	if mr.Redacted {
+		if len(br.RecordKey) > 0 {
+			bad("record %d (%s): redacted, yet its key is disclosed (it opens the original)", mr.Seq, mr.Bates)
+		}
+		if err := Inclusion(br.Envelope, br.Seq, br.Inclusion, cp); err != nil {
+			bad("record %d (%s): %v", mr.Seq, mr.Bates, err)
+		}
+		return nil, problems
+	}
+	ev, err := openDisclosed(br, cp)
+	if err != nil {
+		bad("record %d (%s): %v", mr.Seq, mr.Bates, err)
+		return nil, problems
+	}
+	if ev.ID != mr.ID || ev.Channel != mr.Channel || string(ev.Kind) != mr.Kind || ev.Conversation != mr.Conversation {
+		bad("record %d (%s): the manifest's id/channel/kind/conversation differ from the record", mr.Seq, mr.Bates)
+	}
+	if len(ev.Attachments) != len(mr.Attachments) {
+		bad("record %d (%s): %d attachments in the manifest, %d in the record", mr.Seq, mr.Bates, len(mr.Attachments), len(ev.Attachments))
+		return ev, problems
+	}
+	for i, a := range ev.Attachments {
+		if want := attachmentSHA(&a); mr.Attachments[i].SHA256 != want {
+			bad("record %d (%s): attachment %d's SHA-256 is not the record's", mr.Seq, mr.Bates, i)
+		}
+	}
+	return ev, problems
+}
+
+// checkFile checks one listed file's presence, size and SHA-256, and a
+// JSONL file's lines against the disclosed records.
+func checkFile(dir, format string, f ManifestEntry, disclosed map[uint64]*onrecord.Event) []string {
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+	if err != nil {
+		return []string{fmt.Sprintf("%s: missing (%v)", f.Path, err)}
+	}
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+		return []string{fmt.Sprintf("%s: changed (SHA-256 or size differs from the manifest)", f.Path)}
+	}
+	if format == "jsonl" && path.Ext(f.Path) == ".jsonl" {
+		return compareJSONL(f, data, disclosed)
+	}
+	return nil
+}
+
+// parallel calls fn(i) for every i in [0, n) on every CPU.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // openDisclosed checks a disclosed record's inclusion at cp and opens it.
@@ -324,20 +395,27 @@ func compareJSONL(f ManifestEntry, data []byte, disclosed map[uint64]*onrecord.E
 	if len(lines) != len(f.Records) {
 		return []string{fmt.Sprintf("%s: %d lines for %d records", f.Path, len(lines), len(f.Records))}
 	}
-	for i, line := range lines {
+	// Lines are decoded on every CPU; problems are reported in line order.
+	found := make([]string, len(lines))
+	parallel(len(lines), func(i int) {
 		rec := disclosed[f.Records[i]]
 		if rec == nil {
-			continue // reported with the record
+			return // reported with the record
 		}
 		var ev onrecord.Event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			problems = append(problems, fmt.Sprintf("%s line %d: %v", f.Path, i+1, err))
-			continue
+		if err := json.Unmarshal(lines[i], &ev); err != nil {
+			found[i] = fmt.Sprintf("%s line %d: %v", f.Path, i+1, err)
+			return
 		}
 		got, err1 := ComparableEvent(&ev)
 		want, err2 := ComparableEvent(rec)
 		if err := errors.Join(err1, err2); err != nil || !bytes.Equal(got, want) {
-			problems = append(problems, fmt.Sprintf("%s line %d: not the content of record %d", f.Path, i+1, f.Records[i]))
+			found[i] = fmt.Sprintf("%s line %d: not the content of record %d", f.Path, i+1, f.Records[i])
+		}
+	})
+	for _, p := range found {
+		if p != "" {
+			problems = append(problems, p)
 		}
 	}
 	return problems

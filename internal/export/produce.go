@@ -4,15 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -64,6 +64,12 @@ type Options struct {
 // and proof/bundle.json. The export is itself recorded (who, query,
 // counts, the manifest's SHA-256) before the proofs are made, so the
 // checkpoint in the bundle commits to the manifest too.
+//
+// From the archive (a Source that can also Disclose and prove in
+// batches), each record is read once, in journal order, and decrypted on
+// every CPU, and the proofs are computed together, sharing their nodes;
+// any other Source is read record by record. Every file is fsynced before
+// the manifest is written, so format writers need not sync their own.
 func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Writer, opts Options) (*verify.Manifest, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -80,27 +86,23 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 	m := &verify.Manifest{Version: 1, Format: opts.Format, Query: opts.Query, Zone: opts.Zone,
 		ExportedBy: opts.By, ExportedAt: opts.Now().UTC(), LogOrigin: opts.Origin}
 
+	loaded, err := load(ctx, src, seqs, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]Item, 0, len(seqs))
+	disclosed := make(map[uint64]*archive.Disclosure, len(seqs))
 	for i, seq := range seqs {
-		if opts.Progress != nil && (i%256 == 0 || i == len(seqs)-1) {
-			opts.Progress(i+1, len(seqs))
-		}
-		ev, err := src.Get(seq)
-		if err != nil {
+		d := &loaded[i]
+		if d.Err != nil {
 			// A disposed record or one that is not an event is accounted
 			// for, not silently skipped.
-			m.Withheld = append(m.Withheld, verify.Withheld{Seq: seq, Reason: err.Error()})
+			m.Withheld = append(m.Withheld, verify.Withheld{Seq: seq, Reason: d.Err.Error()})
 			continue
 		}
-		for j := range ev.Attachments {
-			data, err := src.Attachment(ctx, &ev.Attachments[j])
-			if err != nil {
-				return nil, fmt.Errorf("record %d attachment %d: %w", seq, j, err)
-			}
-			ev.Attachments[j].Data = data
-		}
+		disclosed[seq] = d
 		bates := opts.BatesPrefix + fmt.Sprintf("%08d", opts.BatesStart+len(items))
-		items = append(items, Item{Seq: seq, Event: ev, Bates: bates})
+		items = append(items, Item{Seq: seq, Event: d.Event, Bates: bates})
 	}
 	var changed map[uint64]bool
 	var extra []File
@@ -137,14 +139,14 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 		return nil, err
 	}
 	m.Counts.Records, m.Counts.Files, m.Counts.Withheld = len(m.Records), len(m.Files), len(m.Withheld)
-	mb, err := json.MarshalIndent(m, "", "  ")
+	mb, err := encodeManifest(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, verify.ManifestFile), append(mb, '\n')); err != nil {
+	if err := writeFile(filepath.Join(dir, verify.ManifestFile), mb); err != nil {
 		return nil, err
 	}
-	ms := sha256.Sum256(append(mb, '\n'))
+	ms := sha256.Sum256(mb)
 
 	// The export on the record: from here on the manifest cannot change
 	// without the change showing.
@@ -166,41 +168,49 @@ func Produce(ctx context.Context, src Source, seqs []uint64, dir string, w Write
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	b := verify.Bundle{Checkpoint: string(cp), VerifierKey: src.VerifierKey()}
-	disclose := func(seq uint64) (verify.BundleRecord, error) {
-		env, err := src.Envelope(seq)
-		if err != nil {
-			return verify.BundleRecord{}, err
-		}
-		var key []byte
-		if !changed[seq] {
-			if key, err = src.RecordKey(seq); err != nil {
-				return verify.BundleRecord{}, err
-			}
-		}
-		proof, err := src.InclusionProof(seq, parsed.Size)
-		if err != nil {
-			return verify.BundleRecord{}, fmt.Errorf("inclusion proof of record %d: %w", seq, err)
-		}
-		return verify.BundleRecord{Seq: seq, Envelope: env, RecordKey: key, Inclusion: proof}, nil
-	}
+	proved := make([]uint64, 0, len(items)+1)
 	for _, it := range items {
-		br, err := disclose(it.Seq)
-		if err != nil {
-			return nil, err
-		}
-		b.Records = append(b.Records, br)
+		proved = append(proved, it.Seq)
 	}
-	if b.Export, err = disclose(res.Seq); err != nil {
+	proofs, err := inclusionProofs(src, append(proved, res.Seq), parsed.Size)
+	if err != nil {
 		return nil, err
 	}
-	bb, err := json.MarshalIndent(&b, "", "  ")
+	b.Records = make([]verify.BundleRecord, 0, len(items))
+	for i, it := range items {
+		var env, key []byte
+		if d := disclosed[it.Seq]; d != nil {
+			env, key = d.Envelope, d.RecordKey
+		}
+		if env == nil {
+			if env, err = src.Envelope(it.Seq); err != nil {
+				return nil, err
+			}
+		}
+		if changed[it.Seq] {
+			key = nil
+		} else if key == nil {
+			if key, err = src.RecordKey(it.Seq); err != nil {
+				return nil, err
+			}
+		}
+		b.Records = append(b.Records, verify.BundleRecord{Seq: it.Seq, Envelope: env, RecordKey: key, Inclusion: proofs[i]})
+	}
+	b.Export = verify.BundleRecord{Seq: res.Seq, Inclusion: proofs[len(items)]}
+	if b.Export.Envelope, err = src.Envelope(res.Seq); err != nil {
+		return nil, err
+	}
+	if b.Export.RecordKey, err = src.RecordKey(res.Seq); err != nil {
+		return nil, err
+	}
+	bb, err := encodeBundle(&b)
 	if err != nil {
 		return nil, fmt.Errorf("encode proof bundle: %w", err)
 	}
 	if err := durable.MkdirAll(filepath.Join(dir, "proof")); err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(dir, filepath.FromSlash(verify.BundleFile)), append(bb, '\n')); err != nil {
+	if err := writeFile(filepath.Join(dir, filepath.FromSlash(verify.BundleFile)), bb); err != nil {
 		return nil, err
 	}
 	return m, durable.SyncDir(dir)
@@ -224,43 +234,97 @@ func emptyDir(dir string) error {
 // hashFiles lists every file under dir with its size and SHA-256 and the
 // items the writer said it carries; a file the writer wrote but did not
 // report is listed too, so nothing in the directory escapes the manifest.
+//
+// It also makes the files durable: each is fsynced as it is hashed, many
+// at a time (the file system commits concurrent fsyncs together, where one
+// after the other each waits for its own commit), then the directories
+// beneath dir. Writers therefore need not sync their files one by one.
 func hashFiles(dir string, files []File) ([]verify.ManifestEntry, error) {
 	carried := map[string][]uint64{}
 	for _, f := range files {
 		carried[f.Path] = append(carried[f.Path], f.Items...)
 	}
-	var out []verify.ManifestEntry
+	var rels, subdirs []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if p != dir {
+				subdirs = append(subdirs, p)
+			}
+			return nil
 		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		if err != nil {
-			return fmt.Errorf("hash %s: %w", rel, err)
-		}
-		rel = filepath.ToSlash(rel)
-		out = append(out, verify.ManifestEntry{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Records: carried[rel]})
+		rels = append(rels, rel)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hash export files: %w", err)
 	}
+	out := make([]verify.ManifestEntry, len(rels))
+	errs := make([]error, len(rels))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(hashWorkers, len(rels)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(rels); i = int(next.Add(1) - 1) {
+				rel := filepath.ToSlash(rels[i])
+				size, sum, err := hashSync(filepath.Join(dir, rels[i]))
+				if err != nil {
+					errs[i] = fmt.Errorf("hash %s: %w", rel, err)
+					continue
+				}
+				out[i] = verify.ManifestEntry{Path: rel, Size: size, SHA256: sum, Records: carried[rel]}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("hash export files: %w", err)
+	}
+	for _, sub := range subdirs {
+		if err := durable.SyncDir(sub); err != nil {
+			return nil, err
+		}
+	}
+	listed := make(map[string]bool, len(out))
+	for _, e := range out {
+		listed[e.Path] = true
+	}
 	for p := range carried {
-		if !slices.ContainsFunc(out, func(e verify.ManifestEntry) bool { return e.Path == p }) {
+		if !listed[p] {
 			return nil, fmt.Errorf("the writer reported %s but it is not in %s", p, dir)
 		}
 	}
 	return out, nil
+}
+
+// hashWorkers is how many files hashFiles reads and syncs at a time; more
+// than the CPUs, since most of a sync is waiting for the disk.
+const hashWorkers = 16
+
+// hashSync returns a file's size and SHA-256 (hex) and fsyncs it.
+func hashSync(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeFile(path string, b []byte) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/export"
+	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/export/jsonl"
 	"github.com/onrecord/onrecord/internal/export/redact"
 	"github.com/onrecord/onrecord/internal/importer"
@@ -339,5 +340,67 @@ func TestProduce_RedactedReleaseHidesTheOriginal(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, jsonl.FileName)); !bytes.Contains(b, []byte("[REDACTED (b)(4)]")) {
 		t.Fatal("no exemption code burned in")
+	}
+}
+
+// onlySource hides what the archive offers beyond Source (reading and
+// proving many records at once), so Produce takes its record-by-record path.
+type onlySource struct{ export.Source }
+
+func TestProduce_AnySourceGivesAVerifiableExport(t *testing.T) {
+	a := loadCorpus(t)
+	seqs := all(a)
+	for _, src := range []export.Source{a, onlySource{a}} {
+		dir := filepath.Join(t.TempDir(), "export")
+		if _, err := export.Produce(t.Context(), src, seqs, dir, jsonl.Write, export.Options{Format: "jsonl", Query: "test", By: "tester"}); err != nil {
+			t.Fatal(err)
+		}
+		if rep := mustVerify(t, dir); !rep.OK || rep.Records != 8 {
+			t.Fatalf("%T: %+v", src, rep)
+		}
+	}
+}
+
+// TestVerifyExport_NamesTheChangedFileOfEveryFormat: formats that write
+// many files (a file per record, per conversation and day) are checked
+// file by file.
+func TestVerifyExport_NamesTheChangedFileOfEveryFormat(t *testing.T) {
+	a := loadCorpus(t)
+	for _, name := range []string{"eml", "rsmf", "html", "dat"} {
+		t.Run(name, func(t *testing.T) {
+			f, ok := formats.Get(name)
+			if !ok {
+				t.Fatalf("no format %s", name)
+			}
+			src := filepath.Join(t.TempDir(), "export")
+			w := f.Writer(formats.Params{Location: time.UTC, Custodian: "tester", BatesPrefix: "ONR", BatesStart: 1, Now: time.Now})
+			m, err := export.Produce(t.Context(), a, all(a), src, w, export.Options{Format: name, Query: "test", By: "tester"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep := mustVerify(t, src); !rep.OK || len(m.Files) < 2 {
+				t.Fatalf("fresh export: %+v (%d files)", rep, len(m.Files))
+			}
+			victim := m.Files[len(m.Files)/2].Path
+			for change, want := range map[string]string{"flip": victim + ": changed", "remove": victim + ": missing"} {
+				dir := filepath.Join(t.TempDir(), change)
+				if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(dir, filepath.FromSlash(victim))
+				if change == "flip" {
+					err = flipByte(p, 10)
+				} else {
+					err = os.Remove(p)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep := mustVerify(t, dir)
+				if rep.OK || !slices.ContainsFunc(rep.Problems, func(p string) bool { return strings.Contains(p, want) }) {
+					t.Fatalf("%s %s: problems %q do not name it", change, victim, rep.Problems)
+				}
+			}
+		})
 	}
 }

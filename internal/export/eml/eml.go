@@ -74,16 +74,28 @@ func Write(dir string, items []export.Item, opts Options) ([]export.File, error)
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return nil, fmt.Errorf("eml: create %s: %w", out, err)
 	}
-	files := make([]export.File, 0, len(items))
+	// Names are checked safe above; the Root keeps them under out anyway.
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return nil, fmt.Errorf("eml: open %s: %w", out, err)
+	}
+	defer root.Close()
+	err = export.WriteFiles(root, len(items), func(i int) (string, []byte, error) {
+		b, err := encode(items[i], th, opts.Location)
+		return names[i], b, err
+	})
+	if fe, ok := err.(*export.FileError); ok {
+		if fe.Encoding {
+			return nil, fmt.Errorf("eml: encode seq %d: %w", items[fe.Index].Seq, fe.Err)
+		}
+		return nil, fmt.Errorf("eml: write seq %d: %w", items[fe.Index].Seq, fe.Err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eml: %w", err)
+	}
+	files := make([]export.File, len(items))
 	for i, it := range items {
-		b, err := encode(it, th, opts.Location)
-		if err != nil {
-			return nil, fmt.Errorf("eml: encode seq %d: %w", it.Seq, err)
-		}
-		if err := os.WriteFile(filepath.Join(out, names[i]), b, 0o600); err != nil {
-			return nil, fmt.Errorf("eml: write seq %d: %w", it.Seq, err)
-		}
-		files = append(files, export.File{Path: Dir + "/" + names[i], Items: []uint64{it.Seq}})
+		files[i] = export.File{Path: Dir + "/" + names[i], Items: []uint64{it.Seq}}
 	}
 	return files, nil
 }

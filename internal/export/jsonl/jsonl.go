@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord/internal/export"
@@ -27,7 +30,46 @@ func Write(dir string, items []export.Item) ([]export.File, error) {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
-	file := export.File{Path: FileName}
+	file := export.File{Path: FileName, Items: make([]uint64, 0, len(items))}
+	// Lines are encoded a chunk at a time on every CPU and written in order.
+	chunks := make([][]byte, (len(items)+chunkSize-1)/chunkSize)
+	errs := make([]error, len(chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := int(next.Add(1) - 1); c < len(chunks); c = int(next.Add(1) - 1) {
+				chunks[c], errs[c] = encodeLines(items[c*chunkSize : min((c+1)*chunkSize, len(items))])
+			}
+		}()
+	}
+	wg.Wait()
+	for c, b := range chunks {
+		if errs[c] != nil {
+			return nil, errs[c]
+		}
+		w.Write(b)
+	}
+	for _, it := range items {
+		file.Items = append(file.Items, it.Seq)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("jsonl export: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("jsonl export: %w", err)
+	}
+	return []export.File{file}, f.Close()
+}
+
+// chunkSize is how many lines one worker encodes at a time.
+const chunkSize = 256
+
+// encodeLines is the lines of items.
+func encodeLines(items []export.Item) ([]byte, error) {
+	var out []byte
 	for _, it := range items {
 		ev := *it.Event
 		// What the archive assigns is not part of what happened; the
@@ -42,15 +84,7 @@ func Write(dir string, items []export.Item) ([]export.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jsonl export: record %d: %w", it.Seq, err)
 		}
-		w.Write(b)
-		w.WriteByte('\n')
-		file.Items = append(file.Items, it.Seq)
+		out = append(append(out, b...), '\n')
 	}
-	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("jsonl export: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("jsonl export: %w", err)
-	}
-	return []export.File{file}, f.Close()
+	return out, nil
 }

@@ -1,9 +1,9 @@
 package rsmf
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -115,8 +115,14 @@ func Write(dir string, items []export.Item, opts Options) ([]export.File, error)
 	defer root.Close()
 
 	exported := opts.Now()
+	// Names are given in order (they depend on the names before them);
+	// the files are then built, rendered and written on every CPU.
+	type planned struct {
+		name string
+		sl   slice
+	}
+	var todo []planned
 	used, written := map[string]bool{}, map[string]bool{} // lower-cased base and file names
-	var files []export.File
 	for _, conv := range export.Conversations(items) {
 		cuts := plan(conv, opts)
 		base := baseName(conv[0].Event, used)
@@ -134,13 +140,24 @@ func Write(dir string, items []export.Item, opts Options) ([]export.File, error)
 				name += "-" + shortHash(fmt.Sprint(name, i))
 			}
 			written[strings.ToLower(name)] = true
-			name += ".rsmf"
-			f := build(sl, opts, exported)
-			if err := writeFile(root, name, f); err != nil {
-				return files, fmt.Errorf("rsmf: write %s: %w", name, err)
-			}
-			files = append(files, export.File{Path: Dir + "/" + name, Items: f.seqs})
+			todo = append(todo, planned{name: name + ".rsmf", sl: sl})
 		}
+	}
+	files := make([]export.File, len(todo))
+	err = export.WriteFiles(root, len(todo), func(i int) (string, []byte, error) {
+		f := build(todo[i].sl, opts, exported)
+		files[i] = export.File{Path: Dir + "/" + todo[i].name, Items: f.seqs}
+		var buf bytes.Buffer
+		if err := f.encode(&buf); err != nil {
+			return "", nil, err
+		}
+		return todo[i].name, buf.Bytes(), nil
+	})
+	if fe, ok := err.(*export.FileError); ok {
+		return files[:fe.Index], fmt.Errorf("rsmf: write %s: %w", todo[fe.Index].name, fe.Err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rsmf: %w", err)
 	}
 	return files, nil
 }
@@ -285,28 +302,6 @@ func itemSize(it export.Item) int64 {
 		n += int64(len(it.Event.Raw))
 	}
 	return n
-}
-
-// writeFile writes the file under a temporary name and renames it into
-// place, so a failure never leaves a truncated .rsmf that looks complete.
-func writeFile(root *os.Root, name string, f *file) error {
-	tmp := name + ".tmp"
-	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	err = f.encode(out)
-	if err == nil {
-		err = out.Sync()
-	}
-	if err = errors.Join(err, out.Close()); err == nil {
-		err = root.Rename(tmp, name)
-	}
-	if err != nil {
-		_ = root.Remove(tmp) // the write already failed; this only tidies up
-		return err
-	}
-	return nil
 }
 
 func hashHex(s string) string {
