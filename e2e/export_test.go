@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ func TestCLI_ExportEveryFormatVerifiesAndTamperFails(t *testing.T) {
 	if r := run(t, dir, nil, "import", "--format", "jsonl", corpus); r.code != 0 {
 		t.Fatalf("import: %s", r.stderr)
 	}
-	for _, format := range []string{"jsonl", "rsmf", "eml", "dat", "html", "pdf"} {
+	for _, format := range []string{"jsonl", "rsmf", "eml", "dat", "opt", "html", "pdf"} {
 		out := filepath.Join(dir, "export-"+format)
 		r := run(t, dir, nil, "export", "--query", "term OR lunch OR kind:status", "--format", format, "--zone", "America/New_York", "--out", out)
 		if r.code != 0 || !strings.Contains(r.stdout, "exported 7 records") {
@@ -30,6 +31,16 @@ func TestCLI_ExportEveryFormatVerifiesAndTamperFails(t *testing.T) {
 		}
 		if err := json.Unmarshal([]byte(v.stdout), &rep); err != nil || v.code != 0 || !rep.OK {
 			t.Fatalf("verify-export %s: %d %v\n%s%s", format, v.code, err, v.stdout, v.stderr)
+		}
+		if format == "opt" {
+			opt, err := os.ReadFile(filepath.Join(out, "loadfile", "production.opt"))
+			lines := strings.Split(strings.TrimSpace(string(opt)), "\r\n")
+			if err != nil || len(lines) != 7 || !strings.HasPrefix(lines[0], "ONR00000001,,images/ONR00000001.pdf,Y,,,") {
+				t.Fatalf("opt: %v %q", err, opt)
+			}
+			if pdf, err := os.ReadFile(filepath.Join(out, "images", "ONR00000001.pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+				t.Fatalf("opt image: %v", err)
+			}
 		}
 		// Change one byte of the largest produced file.
 		var victim string
@@ -52,7 +63,7 @@ func TestCLI_ExportEveryFormatVerifiesAndTamperFails(t *testing.T) {
 		}
 	}
 	// Every export is on the record.
-	if v := run(t, dir, nil, "verify", "--json"); !strings.Contains(v.stdout, `"onrecord": 6`) {
+	if v := run(t, dir, nil, "verify", "--json"); !strings.Contains(v.stdout, `"onrecord": 7`) {
 		t.Fatalf("exports not recorded:\n%s", v.stdout)
 	}
 	// The conversation view shows the edit history and the deletion.

@@ -3,7 +3,11 @@
 package formats
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/onrecord/onrecord/internal/export"
@@ -63,6 +67,62 @@ var all = map[string]Format{
 	"dat":  {"load files (Concordance DAT, CSV, EDRM XML 1.2) with EML natives", loadFiles},
 	"csv":  {"the same as dat (the CSV is among the load files)", loadFiles},
 	"edrm": {"the same as dat (the EDRM XML is among the load files)", loadFiles},
+	"opt":  {"the dat load files plus an Opticon OPT and a PDF image of every record (images/BATES.pdf)", imagedLoadFiles},
+}
+
+// imagedLoadFiles writes what loadFiles does and, for review platforms that
+// load images, a PDF transcript of each record named by its Bates number,
+// with the Opticon cross-reference to them. Each page of an image carries
+// the record's Bates number and its page number (BATES-00000001).
+func imagedLoadFiles(p Params) export.Writer {
+	return func(dir string, items []export.Item) ([]export.File, error) {
+		natives, err := eml.Write(dir, items, eml.Options{Location: p.Location})
+		if err != nil {
+			return nil, err
+		}
+		paths, err := loadfile.PathsOf(natives)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "images"), 0o700); err != nil {
+			return nil, fmt.Errorf("opt images: %w", err)
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("opt images: %w", err)
+		}
+		defer root.Close()
+		images := make(map[string]loadfile.Image, len(items))
+		var mu sync.Mutex
+		var files []export.File
+		err = export.WriteFiles(root, len(items), func(i int) (string, []byte, error) {
+			it := items[i]
+			if it.Bates == "" {
+				return "", nil, fmt.Errorf("opt images: record %d has no Bates number", it.Seq)
+			}
+			data, pages, err := transcript.RenderPDF([]export.Item{it}, transcript.Options{Location: p.Location,
+				BatesPrefix: it.Bates + "-", BatesStart: 1, Now: p.Now})
+			if err != nil {
+				return "", nil, fmt.Errorf("opt image of %s: %w", it.Bates, err)
+			}
+			name := "images/" + it.Bates + ".pdf"
+			mu.Lock()
+			images[it.Bates] = loadfile.Image{Path: name, Pages: pages}
+			mu.Unlock()
+			return name, data, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			files = append(files, export.File{Path: images[it.Bates].Path, Items: []uint64{it.Seq}})
+		}
+		lf, err := loadfile.Write(dir, items, loadfile.Options{Location: p.Location, Custodian: p.Custodian, Natives: paths, Images: images})
+		if err != nil {
+			return nil, err
+		}
+		return append(append(natives, files...), lf...), nil
+	}
 }
 
 // loadFiles writes EML natives and the load files that point at them.

@@ -431,3 +431,18 @@ func (d *pdfDoc) section(title string) {
 func hasClass(ls []labelView, class string) bool {
 	return slices.ContainsFunc(ls, func(l labelView) bool { return l.Class == class })
 }
+
+// RenderPDF renders items (one conversation, usually one record) as one
+// PDF transcript and returns it with its page count: the image of a
+// document that an Opticon load file points at.
+func RenderPDF(items []export.Item, opts Options) (data []byte, pages int, err error) {
+	opts, err = opts.withDefaults()
+	if err != nil {
+		return nil, 0, fmt.Errorf("pdf transcript: %w", err)
+	}
+	cov, err := fontCoverage()
+	if err != nil {
+		return nil, 0, fmt.Errorf("pdf transcript: %w", err)
+	}
+	return renderPDF(newView(thread.Build(items), opts), opts, cov, opts.BatesStart)
+}
