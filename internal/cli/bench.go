@@ -221,6 +221,7 @@ func (m *Main) benchSearch(ctx context.Context, args []string) int {
 	messages := fs.Int("messages", bench.DefaultRecordsMessages, "records in the generated corpus (the issue's targets are set on 1000000)")
 	queries := fs.Int("queries", bench.DefaultQueriesPerClass, "timed searches per query class")
 	dir := fs.String("dir", "", "where to put the scratch data (default: inside data_dir, so the same disk)")
+	corpusDir := fs.String("corpus-dir", "", "keep the corpus and its index here and reuse them on the next run of the same size (default: $ONRECORD_BENCH_CORPUS_DIR, else scratch)")
 	cfg, code, ok := m.parse(fs, load, args)
 	if !ok {
 		return code
@@ -232,7 +233,7 @@ func (m *Main) benchSearch(ctx context.Context, args []string) int {
 	if *dir == "" {
 		*dir = cfg.DataDir
 	}
-	opts := bench.SearchOptions{Dir: *dir, Messages: *messages, Queries: *queries}
+	opts := bench.SearchOptions{Dir: *dir, Messages: *messages, Queries: *queries, CorpusDir: *corpusDir}
 	if !*asJSON {
 		opts.Log = m.Stderr
 	}

@@ -1,12 +1,19 @@
 package index
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
+	"math"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
+
+	"github.com/ncruces/go-sqlite3"
 
 	"github.com/onrecord/onrecord"
 )
@@ -36,50 +43,188 @@ func (ix *Index) AddBatch(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	tx, err := ix.db.BeginTx(ctx, nil)
+	err := ix.w.tx(ctx, func(w *writer) error { return w.add(entries) })
 	if err != nil {
 		return fmt.Errorf("index add: %w", err)
-	}
-	defer tx.Rollback()
-	if err := addTx(ctx, tx, entries); err != nil {
-		return fmt.Errorf("index add: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("index add: commit: %w", err)
 	}
 	return nil
 }
 
-func addTx(ctx context.Context, tx *sql.Tx, entries []Entry) error {
-	var pos int64
-	if err := tx.QueryRowContext(ctx, "SELECT v FROM state WHERE k = 'position'").Scan(&pos); err != nil {
+// sentBlockShift makes blocks of 1024 seqs in sent_max: small enough that
+// a newest-first search stops within a block or two of its last hit, large
+// enough that the table is a thousandth of the index.
+const sentBlockShift = 10
+
+// writer is the index's one writing connection, with its statements
+// prepared once. Statements are bound and stepped directly, not through
+// database/sql: a catch-up runs them hundreds of thousands of times.
+type writer struct {
+	mu   sync.Mutex
+	conn *sqlite3.Conn
+	// stmts are every statement below, for close.
+	stmts                                       []*sqlite3.Stmt
+	getPos, setPos, getMax, putMax              *sqlite3.Stmt
+	insEvent, insSent, insPart, insAtt, insText *sqlite3.Stmt
+}
+
+func openWriter(dsn string, maxMiB int, setup func(*sqlite3.Conn) error) (*writer, error) {
+	c, err := sqlite3.OpenContext(sqlite3.WithMaxMemory(context.Background(), int64(maxMiB)<<20), dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.BusyTimeout(time.Minute); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := setup(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &writer{conn: c}, nil
+}
+
+// prepare prepares the statements on first use: Open must be able to
+// migrate an index whose tables are not yet there.
+func (w *writer) prepare() error {
+	if w.stmts != nil {
+		return nil
+	}
+	for _, s := range []struct {
+		st  **sqlite3.Stmt
+		sql string
+	}{
+		{&w.getPos, "SELECT v FROM state WHERE k = 'position'"},
+		{&w.setPos, "UPDATE state SET v = ? WHERE k = 'position'"},
+		{&w.getMax, "SELECT sent_at FROM sent_max ORDER BY block DESC LIMIT 1"},
+		{&w.putMax, "INSERT OR REPLACE INTO sent_max (block, sent_at) VALUES (?, ?)"},
+		{&w.insEvent, `INSERT INTO events (seq, record_id, channel, kind, provider_id, conversation, group_name,
+			direction, sender_id, sender_name, sent_at, has_attachment, target)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.insSent, "INSERT INTO sent (seq, sent_at) VALUES (?, ?)"},
+		{&w.insPart, "INSERT OR IGNORE INTO participants (id_norm, role, seq) VALUES (?, ?, ?)"},
+		{&w.insAtt, "INSERT INTO attachments (seq, n, name, content_type) VALUES (?, ?, ?, ?)"},
+		{&w.insText, "INSERT INTO fts (rowid, body, attachments, sender_name, recipient_names) VALUES (?, ?, ?, ?, ?)"},
+	} {
+		st, _, err := w.conn.Prepare(s.sql)
+		if err != nil {
+			w.closeStmts()
+			return fmt.Errorf("prepare %q: %w", s.sql, err)
+		}
+		*s.st = st
+		w.stmts = append(w.stmts, st)
+	}
+	return nil
+}
+
+func (w *writer) closeStmts() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.stmts = nil
+}
+
+func (w *writer) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closeStmts()
+	return w.conn.Close()
+}
+
+// tx runs fn in one immediate transaction, interrupted if ctx ends.
+func (w *writer) tx(ctx context.Context, fn func(*writer) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.prepare(); err != nil {
 		return err
 	}
-	prep := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, q) }
-	insEvent, err := prep(`INSERT INTO events (seq, record_id, channel, kind, provider_id, conversation, group_name,
-		direction, sender_id, sender_name, sent_at, has_attachment, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	old := w.conn.SetInterrupt(ctx)
+	defer w.conn.SetInterrupt(old)
+	err := w.conn.Exec("BEGIN IMMEDIATE")
+	if err == nil {
+		if err = fn(w); err == nil {
+			err = w.conn.Exec("COMMIT")
+		}
+		if err != nil && !w.conn.GetAutocommit() {
+			// Roll back even when ctx has ended.
+			w.conn.SetInterrupt(context.Background())
+			if rerr := w.conn.Exec("ROLLBACK"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil && err != nil {
+		// Interrupted: say why.
+		return cerr
+	}
+	return err
+}
+
+// one steps a statement that returns at most one row and reads its first
+// column (zero and false without a row), then resets it.
+func one(st *sqlite3.Stmt) (int64, bool, error) {
+	var v int64
+	ok := st.Step()
+	if ok {
+		v = st.ColumnInt64(0)
+	}
+	return v, ok, errors.Join(st.Err(), st.Reset())
+}
+
+// exec binds args to st, steps it to completion and resets it.
+func exec(st *sqlite3.Stmt, args ...any) error {
+	for i, a := range args {
+		var err error
+		switch a := a.(type) {
+		case int64:
+			err = st.BindInt64(i+1, a)
+		case int:
+			err = st.BindInt64(i+1, int64(a))
+		case string:
+			err = st.BindText(i+1, a)
+		case bool:
+			err = st.BindBool(i+1, a)
+		default:
+			panic(fmt.Sprintf("exec: cannot bind %T", a))
+		}
+		if err != nil {
+			st.Reset()
+			return err
+		}
+	}
+	for st.Step() {
+	}
+	return errors.Join(st.Err(), st.Reset())
+}
+
+func (w *writer) add(entries []Entry) error {
+	// sent_max is kept in seq order.
+	if !slices.IsSortedFunc(entries, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) }) {
+		entries = slices.SortedFunc(slices.Values(entries), func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	pos, _, err := one(w.getPos)
 	if err != nil {
 		return err
 	}
-	defer insEvent.Close()
-	insPart, err := prep(`INSERT OR IGNORE INTO participants (id_norm, role, seq, id, name) VALUES (?, ?, ?, ?, ?)`)
+	// The running maximum of sent_at over every event indexed: seqs only
+	// grow, so each block's prefix maximum is this value after its last
+	// event.
+	maxSent, ok, err := one(w.getMax)
 	if err != nil {
 		return err
 	}
-	defer insPart.Close()
-	insAtt, err := prep(`INSERT INTO attachments (seq, n, name, content_type) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return err
+	if !ok {
+		maxSent = math.MinInt64
 	}
-	defer insAtt.Close()
-	insText, err := prep(`INSERT INTO fts (rowid, body, attachments, sender_name, recipient_names) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
+	block, blockMax := int64(-1), maxSent
+	flush := func() error {
+		if block < 0 {
+			return nil
+		}
+		return exec(w.putMax, block, blockMax)
 	}
-	defer insText.Close()
 
 	next := pos
+	var attNames, recipientNames []string
 	for _, en := range entries {
 		seq := int64(en.Seq)
 		if seq < 0 {
@@ -93,37 +238,53 @@ func addTx(ctx context.Context, tx *sql.Tx, entries []Entry) error {
 		if ev == nil {
 			continue
 		}
-		var attNames []string
+		sentAt := ev.SentAt.UnixNano()
+		if b := seq >> sentBlockShift; b != block {
+			if err := flush(); err != nil {
+				return err
+			}
+			block = b
+		}
+		maxSent = max(maxSent, sentAt)
+		blockMax = maxSent
+
+		attNames = attNames[:0]
 		for i, a := range ev.Attachments {
 			attNames = append(attNames, a.Name)
-			if _, err := insAtt.ExecContext(ctx, seq, i, a.Name, a.ContentType); err != nil {
+			if err := exec(w.insAtt, seq, i, a.Name, a.ContentType); err != nil {
 				return fmt.Errorf("seq %d: %w", seq, err)
 			}
 		}
-		if _, err := insEvent.ExecContext(ctx, seq, ev.ID, ev.Channel, string(ev.Kind), ev.ProviderID, ev.Conversation,
-			ev.GroupName, string(ev.Direction), ev.Sender.ID, ev.Sender.Name, ev.SentAt.UnixNano(),
+		if err := exec(w.insEvent, seq, ev.ID, ev.Channel, string(ev.Kind), ev.ProviderID, ev.Conversation,
+			ev.GroupName, string(ev.Direction), ev.Sender.ID, ev.Sender.Name, sentAt,
 			len(ev.Attachments) > 0, ev.Target); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
-		if _, err := insPart.ExecContext(ctx, normID(ev.Sender.ID), 0, seq, ev.Sender.ID, ev.Sender.Name); err != nil {
+		if err := exec(w.insSent, seq, sentAt); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
-		var recipientNames []string
+		if err := exec(w.insPart, normID(ev.Sender.ID), 0, seq); err != nil {
+			return fmt.Errorf("seq %d: %w", seq, err)
+		}
+		recipientNames = recipientNames[:0]
 		for _, r := range ev.Recipients {
 			if r.Name != "" {
 				recipientNames = append(recipientNames, r.Name)
 			}
-			if _, err := insPart.ExecContext(ctx, normID(r.ID), 1, seq, r.ID, r.Name); err != nil {
+			if err := exec(w.insPart, normID(r.ID), 1, seq); err != nil {
 				return fmt.Errorf("seq %d: %w", seq, err)
 			}
 		}
-		if _, err := insText.ExecContext(ctx, seq, ftsText(ev.Body), ftsText(strings.Join(attNames, "\n")),
+		if err := exec(w.insText, seq, ftsText(ev.Body), ftsText(strings.Join(attNames, "\n")),
 			ftsText(ev.Sender.Name), ftsText(strings.Join(recipientNames, "\n"))); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
 	}
+	if err := flush(); err != nil {
+		return err
+	}
 	if next != pos {
-		if _, err := tx.ExecContext(ctx, "UPDATE state SET v = ? WHERE k = 'position'", next); err != nil {
+		if err := exec(w.setPos, next); err != nil {
 			return err
 		}
 	}
@@ -177,21 +338,31 @@ func normID(id string) string {
 
 // Reset empties the index and sets Position to 0, in one transaction.
 func (ix *Index) Reset(ctx context.Context) error {
-	tx, err := ix.db.BeginTx(ctx, nil)
+	err := ix.w.tx(ctx, func(w *writer) error {
+		return w.conn.Exec(`
+			DELETE FROM events;
+			DELETE FROM participants;
+			DELETE FROM attachments;
+			DELETE FROM sent;
+			DELETE FROM sent_max;
+			DELETE FROM fts;
+			UPDATE state SET v = 0 WHERE k = 'position';`)
+	})
 	if err != nil {
 		return fmt.Errorf("index reset: %w", err)
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
-		DELETE FROM events;
-		DELETE FROM participants;
-		DELETE FROM attachments;
-		DELETE FROM fts;
-		UPDATE state SET v = 0 WHERE k = 'position';`); err != nil {
-		return fmt.Errorf("index reset: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("index reset: %w", err)
+	return nil
+}
+
+// Optimize merges the full-text index into one segment, which makes
+// every search cheaper (a term is read from one place instead of one per
+// earlier commit) at the cost of rewriting the full-text index once.
+func (ix *Index) Optimize(ctx context.Context) error {
+	err := ix.w.tx(ctx, func(w *writer) error {
+		return w.conn.Exec("INSERT INTO fts (fts) VALUES ('optimize')")
+	})
+	if err != nil {
+		return fmt.Errorf("index optimize: %w", err)
 	}
 	return nil
 }

@@ -137,3 +137,35 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearchNewestWalk compares the newest-first walk (newest.go)
+// with sorting every match, on a 50,000-event index.
+func BenchmarkSearchNewestWalk(b *testing.B) {
+	ix, err := Open(b.TempDir(), testKey(3))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	entries := corpus(benchEvents)
+	for i := 0; i < len(entries); i += BatchSize {
+		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sorted := &Index{db: ix.db, w: ix.w, dir: ix.dir, sortAlways: true}
+	for _, query := range []string{"the", "wire funds", `"please call"`} {
+		q := mustParse(b, query, nil)
+		for _, v := range []struct {
+			name string
+			ix   *Index
+		}{{"walk", ix}, {"sort", sorted}} {
+			b.Run(query+"/"+v.name, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := v.ix.Search(b.Context(), q, SearchOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

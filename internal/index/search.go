@@ -2,12 +2,15 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ncruces/go-sqlite3"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/search"
@@ -150,6 +153,14 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 		score = "0" // not needed: skip computing it for every match
 	}
 
+	if p.match != "" && opts.Order != Relevance && limit+opts.Offset <= newestMaxK && !ix.sortAlways {
+		res, err := ix.searchNewest(ctx, p, cond, args, limit, opts.Offset, countCap)
+		if err != nil {
+			return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
+		}
+		return res, nil
+	}
+
 	var res Results
 	countSQL := "SELECT count(*) FROM (SELECT 1 FROM " + from + " WHERE " + cond + " LIMIT ?)"
 	if err := ix.db.QueryRowContext(ctx, countSQL, append(args[:len(args):len(args)], countCap+1)...).Scan(&res.Count); err != nil {
@@ -186,10 +197,12 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 		return Results{}, fmt.Errorf("search %q: %w", q.String(), err)
 	}
 	rows.Close()
-	for i := range res.Hits {
-		if res.Hits[i].Snippet, err = ix.snippet(ctx, p.match, res.Hits[i].Seq); err != nil {
-			return Results{}, fmt.Errorf("search %q: snippet: %w", q.String(), err)
-		}
+	if len(res.Hits) == 0 {
+		return res, nil
+	}
+	err = ix.withRaw(ctx, func(c *sqlite3.Conn) error { return snippets(c, p.match, res.Hits) })
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: snippet: %w", q.String(), err)
 	}
 	return res, nil
 }
@@ -238,25 +251,67 @@ func (ix *Index) Matches(ctx context.Context, q search.Query, custodian func(ctx
 	return out, nil
 }
 
-// snippet is the best stretch of an event's text for match, or the start
-// of its body when the query has no words.
-func (ix *Index) snippet(ctx context.Context, match string, seq uint64) ([]Fragment, error) {
-	var text *string
-	var err error
-	if match != "" {
-		err = ix.db.QueryRowContext(ctx, fmt.Sprintf("SELECT snippet(fts, -1, '%s', '%s', '…', %d) FROM fts WHERE fts MATCH ? AND rowid = ?",
-			markOpen, markClose, snippetTokens), match, int64(seq)).Scan(&text)
-	} else {
-		err = ix.db.QueryRowContext(ctx, fmt.Sprintf("SELECT substr(body, 1, %d) FROM fts WHERE rowid = ?", previewRunes+1),
-			int64(seq)).Scan(&text)
+// snippets returns the snippets of hits (sets each Hit.Snippet): the best
+// stretch of each event's text for match, or the start of its body when
+// the query has no words.
+//
+// With words, one statement walks the matches from the lowest hit's seq
+// up to the highest's and makes snippets for the hits alone: FTS5 finds a
+// single rowid of an expression by reading every term's doclist up to it,
+// so asking row by row would read them once per hit.
+func snippets(c *sqlite3.Conn, match string, hits []Hit) error {
+	if len(hits) == 0 {
+		return nil
 	}
-	if err != nil || text == nil {
-		return nil, err
+	if match == "" {
+		st, _, err := c.Prepare(fmt.Sprintf("SELECT substr(body, 1, %d) FROM fts WHERE rowid = ?", previewRunes+1))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range hits {
+			if err := st.BindInt64(1, int64(hits[i].Seq)); err != nil {
+				return err
+			}
+			if st.Step() && st.ColumnType(0) != sqlite3.NULL {
+				hits[i].Snippet = preview(st.ColumnText(0))
+			}
+			if err := errors.Join(st.Err(), st.Reset()); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	if match != "" {
-		return fragments(*text), nil
+	lo, hi := hits[0].Seq, hits[0].Seq
+	at := make(map[int64][]int, len(hits))
+	marks := make([]string, len(hits))
+	args := []any{match, 0, 0}
+	for i, h := range hits {
+		lo, hi = min(lo, h.Seq), max(hi, h.Seq)
+		at[int64(h.Seq)] = append(at[int64(h.Seq)], i)
+		marks[i] = "?" + strconv.Itoa(i+4)
+		args = append(args, int64(h.Seq))
 	}
-	return preview(*text), nil
+	args[1], args[2] = int64(lo), int64(hi)
+	st, err := prepareBound(c, fmt.Sprintf("SELECT rowid, CASE WHEN rowid IN (%s) THEN snippet(fts, -1, '%s', '%s', '…', %d) END "+
+		"FROM fts WHERE fts MATCH ?1 AND rowid >= ?2 AND rowid <= ?3",
+		strings.Join(marks, ", "), markOpen, markClose, snippetTokens), args...)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for left := len(at); left > 0 && st.Step(); {
+		is, ok := at[st.ColumnInt64(0)]
+		if !ok || st.ColumnType(1) == sqlite3.NULL {
+			continue
+		}
+		frags := fragments(st.ColumnText(1))
+		for _, i := range is {
+			hits[i].Snippet = frags
+		}
+		left--
+	}
+	return st.Err()
 }
 
 // fragments splits a snippet at SQLite's match marks.

@@ -1,0 +1,267 @@
+package index
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+	"github.com/ncruces/go-sqlite3/driver"
+
+	"github.com/onrecord/onrecord"
+)
+
+// The newest-first search of a full-text query, without sorting every
+// match.
+//
+// FTS5 gives a query's matches in rowid order cheaply, and the rowid is the
+// journal seq; results are ordered by sent_at, which live capture makes
+// almost the same order (imports of old messages are the exception). So
+// the search walks the matches from the highest seq down, keeping the best
+// offset+limit by (sent_at, seq) in a heap, and stops as soon as nothing
+// further down can enter the heap: sent_max holds, per block of seqs, the
+// latest sent_at at or below the block, and once that bound for the rows
+// not yet seen is no later than the heap's worst entry, every one of them
+// would rank below it (at an equal sent_at, a lower seq ranks lower). The
+// result is exactly the sorted query's; a corpus of imports only makes
+// the walk longer.
+//
+// The count comes first, from the oldest match up to the cap: a query
+// with fewer matches than the cap is then answered from that pass alone,
+// and one with more is the kind whose walk stops soon.
+
+// newestMaxK is the largest offset+limit the walk keeps in its heap; a
+// deeper page takes the sorting query.
+const newestMaxK = 10_000
+
+// ranked is one match as the newest-first order sees it.
+type ranked struct {
+	seq, sentAt int64
+}
+
+// above says whether a ranks before b in newest-first order.
+func (a ranked) above(b ranked) bool {
+	return a.sentAt > b.sentAt || (a.sentAt == b.sentAt && a.seq > b.seq)
+}
+
+// worstFirst is a heap of the best matches so far, the worst on top.
+type worstFirst []ranked
+
+func (h worstFirst) Len() int           { return len(h) }
+func (h worstFirst) Less(i, j int) bool { return h[j].above(h[i]) }
+func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *worstFirst) Push(x any)        { *h = append(*h, x.(ranked)) }
+func (h *worstFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// withRaw runs fn on one of the pool's connections, in one read
+// transaction, interrupted if ctx ends.
+func (ix *Index) withRaw(ctx context.Context, fn func(c *sqlite3.Conn) error) error {
+	conn, err := ix.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn).Raw()
+		old := c.SetInterrupt(ctx)
+		defer c.SetInterrupt(old)
+		if err := c.Exec("BEGIN"); err != nil {
+			return err
+		}
+		err := fn(c)
+		if !c.GetAutocommit() {
+			c.SetInterrupt(context.Background())
+			err = errors.Join(err, c.Exec("COMMIT"))
+		}
+		if cerr := ctx.Err(); cerr != nil && err != nil {
+			err = cerr // interrupted: say why
+		}
+		return err
+	})
+}
+
+// prepareBound prepares sql and binds args to it, the first as ?1.
+func prepareBound(c *sqlite3.Conn, sql string, args ...any) (*sqlite3.Stmt, error) {
+	st, _, err := c.Prepare(sql)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range args {
+		switch a := a.(type) {
+		case int64:
+			err = st.BindInt64(i+1, a)
+		case int:
+			err = st.BindInt64(i+1, int64(a))
+		case string:
+			err = st.BindText(i+1, a)
+		default:
+			err = fmt.Errorf("cannot bind %T", a)
+		}
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// searchNewest answers a newest-first search whose plan has a MATCH: the
+// page of hits at offset, limit long, and the count up to countCap.
+func (ix *Index) searchNewest(ctx context.Context, p *plan, cond string, args []any, limit, offset, countCap int) (Results, error) {
+	var res Results
+	err := ix.withRaw(ctx, func(c *sqlite3.Conn) error {
+		top, count, err := walkNewest(c, p, cond, args, limit+offset, countCap)
+		if err != nil {
+			return err
+		}
+		res.Count = count
+		if res.Count > countCap {
+			res.Count, res.Capped = countCap, true
+		}
+		if offset >= len(top) {
+			return nil
+		}
+		top = top[offset:]
+		hit, _, err := c.Prepare("SELECT " + hitColumns + " FROM events e WHERE e.seq = ?")
+		if err != nil {
+			return err
+		}
+		defer hit.Close()
+		for _, r := range top {
+			h, err := readHit(hit, r.seq)
+			if err != nil {
+				return err
+			}
+			res.Hits = append(res.Hits, h)
+		}
+		if err := snippets(c, p.match, res.Hits); err != nil {
+			return fmt.Errorf("snippet: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// walkNewest returns the best k matches in newest-first order and how
+// many rows match, counted up to countCap+1.
+func walkNewest(c *sqlite3.Conn, p *plan, cond string, args []any, k, countCap int) ([]ranked, int, error) {
+	// Without conditions beside the MATCH, sent_at comes from the narrow
+	// sent table; with them, from the events table they are on.
+	from := "fts JOIN sent e ON e.seq = fts.rowid"
+	if len(p.where) > 0 {
+		from = "fts JOIN events e ON e.seq = fts.rowid"
+	}
+	sel := "SELECT e.seq, e.sent_at FROM " + from + " WHERE " + cond + " ORDER BY fts.rowid "
+
+	// Count first, oldest first: FTS5 moves forward through a doclist
+	// more cheaply than backward (each leaf read backward is decoded
+	// whole), and when there are no more than countCap matches, this
+	// pass has them all and no walk is needed.
+	all, err := prepareBound(c, sel+"LIMIT ?", append(args[:len(args):len(args)], countCap+1)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer all.Close()
+	var rows []ranked
+	for all.Step() {
+		rows = append(rows, ranked{seq: all.ColumnInt64(0), sentAt: all.ColumnInt64(1)})
+	}
+	if err := all.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(rows) <= countCap {
+		slices.SortFunc(rows, func(a, b ranked) int {
+			if a.above(b) {
+				return -1
+			}
+			return 1
+		})
+		return rows[:min(k, len(rows))], len(rows), nil
+	}
+	count := len(rows)
+
+	walk, err := prepareBound(c, sel+"DESC", args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer walk.Close()
+	bound, _, err := c.Prepare("SELECT sent_at FROM sent_max WHERE block <= ? ORDER BY block DESC LIMIT 1")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer bound.Close()
+
+	top := make(worstFirst, 0, min(k, 64))
+	boundBlock, boundSent := int64(-1), int64(0)
+	for walk.Step() {
+		r := ranked{seq: walk.ColumnInt64(0), sentAt: walk.ColumnInt64(1)}
+		if len(top) < k {
+			heap.Push(&top, r)
+		} else if r.above(top[0]) {
+			top[0] = r
+			heap.Fix(&top, 0)
+		}
+		if len(top) < k {
+			continue
+		}
+		// The latest sent_at of any row below r: the prefix maximum of
+		// the block holding r.seq-1, which may include rows already
+		// walked (a bound, not the exact value).
+		if b := (r.seq - 1) >> sentBlockShift; b != boundBlock {
+			if err := bound.BindInt64(1, b); err != nil {
+				return nil, 0, err
+			}
+			v, ok, err := one(bound)
+			if err != nil {
+				return nil, 0, err
+			}
+			if !ok || r.seq <= 1 {
+				v = minSentAt // no event below
+			}
+			boundBlock, boundSent = b, v
+		}
+		if boundSent <= top[0].sentAt {
+			break
+		}
+	}
+	if err := walk.Err(); err != nil {
+		return nil, 0, err
+	}
+	out := make([]ranked, len(top))
+	for i := len(top) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(&top).(ranked)
+	}
+	return out, count, nil
+}
+
+// minSentAt is below any sent_at.
+const minSentAt = -1 << 63
+
+// readHit reads event seq with st, which selects hitColumns by seq.
+func readHit(st *sqlite3.Stmt, seq int64) (Hit, error) {
+	var h Hit
+	if err := st.BindInt64(1, seq); err != nil {
+		return h, err
+	}
+	if !st.Step() {
+		return h, errors.Join(st.Err(), st.Reset(), fmt.Errorf("event %d is not indexed", seq))
+	}
+	h.Seq = uint64(st.ColumnInt64(0))
+	h.ID, h.Channel = st.ColumnText(1), st.ColumnText(2)
+	h.Kind = onrecord.EventKind(st.ColumnText(3))
+	h.Conversation, h.GroupName = st.ColumnText(4), st.ColumnText(5)
+	h.Direction = onrecord.Direction(st.ColumnText(6))
+	h.Sender.ID, h.Sender.Name = st.ColumnText(7), st.ColumnText(8)
+	h.SentAt = time.Unix(0, st.ColumnInt64(9)).UTC()
+	h.HasAttachment = st.ColumnBool(10)
+	h.Target = st.ColumnText(11)
+	return h, errors.Join(st.Err(), st.Reset())
+}
