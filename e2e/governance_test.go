@@ -92,3 +92,58 @@ func TestCLI_SearchIndexesAndRecordsTheSearch(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCLI_CustodianSearchHoldAndExport: custodian: names a person in the
+// directory, and search, holds, matters and exports reach every business
+// identity they hold; an unknown custodian is the query's fault.
+func TestCLI_CustodianSearchHoldAndExport(t *testing.T) {
+	dir := t.TempDir()
+	corpus, _ := filepath.Abs("../internal/export/testdata/corpus.jsonl")
+	if r := run(t, dir, nil, "import", "--format", "jsonl", corpus); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	people := filepath.Join(dir, "people.csv")
+	os.WriteFile(people, []byte("user_name,display_name,email,role,active,identities\n"+
+		"desk@hf.example,Desk Line,desk@hf.example,advisor,true,whatsapp:15550109999;twilio:+15550109999\n"), 0o600)
+	if r := run(t, dir, nil, "users", "import", people); r.code != 0 {
+		t.Fatalf("users import: %d %s", r.code, r.stderr)
+	}
+	r := run(t, dir, nil, "search", "--json", `custodian:"Desk Line"`)
+	var out struct {
+		Hits []struct {
+			Channel string `json:"channel"`
+			Sender  string `json:"sender"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 0 {
+		t.Fatalf("search: %v %d\n%s%s", err, r.code, r.stdout, r.stderr)
+	}
+	channels := map[string]bool{}
+	for _, h := range out.Hits {
+		channels[h.Channel] = true
+	}
+	if !channels["whatsapp"] || !channels["twilio"] || len(channels) != 2 {
+		t.Errorf("custodian:\"Desk Line\" found %+v, want the desk's WhatsApp and Twilio records", out.Hits)
+	}
+	if r := run(t, dir, nil, "search", "custodian:nobody"); r.code != 2 || !strings.Contains(r.stderr, "nobody") {
+		t.Errorf("unknown custodian: %d %s", r.code, r.stderr)
+	}
+	r = run(t, dir, nil, "hold", "create", "--id", "H-1", "--custodian", "desk@hf.example,+15550103040", "--reason", "exam")
+	if r.code != 0 || !strings.Contains(r.stderr, "2 business identities") || !strings.Contains(r.stderr, "held as a participant id") {
+		t.Fatalf("hold create: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, dir, nil, "matter", "open", "--id", "EX-1", "--type", "exam", "--received", "2026-12-01", "--due", "2026-12-31", "--custodian", "desk@hf.example")
+	if r.code != 0 || !strings.Contains(r.stdout, "records covered") || strings.Contains(r.stdout, " 0 records covered") {
+		t.Fatalf("matter open: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	outDir := filepath.Join(dir, "production")
+	if r := run(t, dir, nil, "export", "--query", "custodian:desk@hf.example", "--format", "jsonl", "--out", outDir); r.code != 0 {
+		t.Fatalf("export: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if v := run(t, dir, nil, "verify-export", outDir); v.code != 0 {
+		t.Fatalf("verify-export: %s", v.stdout)
+	}
+	if r := run(t, dir, nil, "retention", "plan", "--json"); r.code != 0 {
+		t.Fatalf("retention plan with a custodian hold: %d %s", r.code, r.stderr)
+	}
+}

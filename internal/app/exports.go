@@ -112,7 +112,7 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 	if err := a.index.catchUp(ctx); err != nil {
 		return ExportJob{}, err
 	}
-	seqs, err := a.index.ix.Matches(ctx, q, nil)
+	seqs, err := a.index.ix.Matches(ctx, q, a.custodians())
 	if err != nil {
 		return ExportJob{}, &SearchError{err}
 	}

@@ -64,7 +64,8 @@ func (e *SearchError) Unwrap() error { return e.Err }
 
 // Search runs a search and records it (who, query, hit count) before any
 // result is returned: a search that cannot be recorded shows nothing.
-func Search(ctx context.Context, a *archive.Archive, ix *index.Index, req SearchRequest, who string) (*SearchResult, error) {
+// custodians resolves custodian: names (see Custodians); nil refuses them.
+func Search(ctx context.Context, a *archive.Archive, ix *index.Index, custodians index.CustodianResolver, req SearchRequest, who string) (*SearchResult, error) {
 	if strings.TrimSpace(req.Query) == "" {
 		return nil, &SearchError{errors.New("query is empty")}
 	}
@@ -80,13 +81,13 @@ func Search(ctx context.Context, a *archive.Archive, ix *index.Index, req Search
 	if err != nil {
 		return nil, &SearchError{err}
 	}
-	opts := index.SearchOptions{Limit: req.Limit, Offset: req.Offset}
+	opts := index.SearchOptions{Limit: req.Limit, Offset: req.Offset, Custodian: custodians}
 	if req.Relevance {
 		opts.Order = index.Relevance
 	}
 	res, err := ix.Search(ctx, q, opts)
 	if err != nil {
-		if errors.Is(err, index.ErrNoCustodians) {
+		if errors.Is(err, index.ErrNoCustodians) || errors.As(err, new(*index.CustodianError)) {
 			return nil, &SearchError{err}
 		}
 		return nil, err
@@ -266,7 +267,7 @@ func (a *App) serveSearch(w http.ResponseWriter, r *http.Request, who string) {
 		writeJSONError(w, http.StatusServiceUnavailable, "index not available: "+err.Error())
 		return
 	}
-	res, err := Search(r.Context(), a.Archive, a.index.ix, req, who)
+	res, err := Search(r.Context(), a.Archive, a.index.ix, a.custodians(), req, who)
 	var se *SearchError
 	switch {
 	case errors.As(err, &se):

@@ -79,10 +79,10 @@ func (m *Main) export(ctx context.Context, args []string) int {
 		return m.fail(err)
 	}
 	defer a.Close()
-	seqs, err := selectRecords(ctx, a, cfg.DataDir, query)
+	seqs, err := selectRecords(ctx, a, cfg.DataDir, query, archiveCustodians(a))
 	if err != nil {
-		if errors.Is(err, index.ErrNoCustodians) {
-			return m.fail(fmt.Errorf("custodian: needs the directory, which exports do not read yet: %w", err))
+		if errors.As(err, new(*index.CustodianError)) {
+			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "query", Err: err})
 		}
 		return m.fail(err)
 	}

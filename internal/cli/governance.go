@@ -33,7 +33,7 @@ func (m *Main) hold(ctx context.Context, args []string) int {
 	from := fs.String("from", "", "first UTC day covered, YYYY-MM-DD (default: open)")
 	to := fs.String("to", "", "last UTC day covered, YYYY-MM-DD (default: open)")
 	query := fs.String("query", "", "hold the records this search finds (and what refers to them), now and as they arrive")
-	custodians := fs.String("custodian", "", "comma-separated participant identities whose records are held")
+	custodians := fs.String("custodian", "", "comma-separated custodians whose records are held: people in the directory (by user name, email or name; every identity they held, while they held it) or participant ids")
 	conversations := fs.String("conversation", "", "comma-separated conversations whose records are held")
 	reason := fs.String("reason", "", "why (recorded)")
 	asJSON := fs.Bool("json", false, "print as JSON")
@@ -62,6 +62,9 @@ func (m *Main) hold(ctx context.Context, args []string) int {
 			if _, err := holdQuery(h); err != nil {
 				return m.fail(err)
 			}
+		}
+		if err := m.checkCustodians(ctx, a, h.Custodians); err != nil {
+			return m.fail(err)
 		}
 		if err := a.CreateHold(ctx, h); err != nil {
 			return m.fail(err)

@@ -89,7 +89,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 	days := fs.Int("working-days", 0, "working days to respond (FOIA: 20)")
 	due := fs.String("due", "", "due date, YYYY-MM-DD, instead of working days")
 	query := fs.String("query", "", "the search language: the records the matter covers (open), or narrows to (export)")
-	custodians := fs.String("custodian", "", "comma-separated participant identities covered")
+	custodians := fs.String("custodian", "", "comma-separated custodians covered: people in the directory or participant ids")
 	conversations := fs.String("conversation", "", "comma-separated conversations covered")
 	from := fs.String("from", "", "first day covered, YYYY-MM-DD")
 	to := fs.String("to", "", "last day covered, YYYY-MM-DD")
@@ -142,6 +142,9 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 		if err != nil {
 			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "matter not opened", Err: err})
 		}
+		if err := m.checkCustodians(ctx, a, nm.Scope.Custodians); err != nil {
+			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "matter not opened", Err: err})
+		}
 		nm.OpenedBy, nm.OpenedAt = whoami(), now.UTC()
 		// The hold first: from here on nothing the matter covers can be
 		// disposed of, whatever happens next.
@@ -151,7 +154,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 		if err := recordMatter(ctx, a, retention.SubtypeMatterOpen, *id, nm); err != nil {
 			return m.fail(err)
 		}
-		hits, err := m.matterHits(ctx, a, cfg.DataDir, q)
+		hits, err := m.matterHits(ctx, a, cfg.DataDir, q, nm.Scope)
 		if err != nil {
 			return m.fail(err)
 		}
@@ -184,7 +187,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 		if err != nil {
 			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "query", Err: err})
 		}
-		hits, err := m.matterHits(ctx, a, cfg.DataDir, q)
+		hits, err := m.matterHits(ctx, a, cfg.DataDir, q, mt.Scope)
 		if err != nil {
 			return m.fail(err)
 		}
@@ -210,7 +213,7 @@ func (m *Main) matter(ctx context.Context, args []string) int {
 		if err != nil {
 			return m.fail(&onrecord.Error{Code: onrecord.EINVALID, Message: "query", Err: err})
 		}
-		seqs, err := selectRecords(ctx, a, cfg.DataDir, q)
+		seqs, err := selectRecords(ctx, a, cfg.DataDir, q, archiveCustodians(a, mt.Scope.Custodians...))
 		if err != nil {
 			return m.fail(err)
 		}
@@ -267,7 +270,7 @@ func dueRule(m *retention.Matter) string {
 }
 
 // matterHits counts what a matter's query finds, with what refers to it.
-func (m *Main) matterHits(ctx context.Context, a *archive.Archive, dataDir string, q search.Query) (int, error) {
-	seqs, err := selectRecords(ctx, a, dataDir, q)
+func (m *Main) matterHits(ctx context.Context, a *archive.Archive, dataDir string, q search.Query, scope retention.Hold) (int, error) {
+	seqs, err := selectRecords(ctx, a, dataDir, q, archiveCustodians(a, scope.Custodians...))
 	return len(seqs), err
 }

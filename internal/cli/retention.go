@@ -44,7 +44,17 @@ func holdQuery(h retention.Hold) (search.Query, error) {
 			parts = append(parts, &search.Or{Nodes: or})
 		}
 	}
-	anyOf(search.FieldParticipant, h.Custodians)
+	// A custodian is a person in the directory (every identity they held,
+	// while they held it) or, for a name the directory does not know, a
+	// participant id: both are asked for, and the resolver answers
+	// nothing for what is not a person (archiveCustodians' lenient names).
+	var custodians []search.Node
+	for _, c := range h.Custodians {
+		custodians = append(custodians, &search.Field{Name: search.FieldCustodian, Value: c}, &search.Field{Name: search.FieldParticipant, Value: c})
+	}
+	if len(custodians) > 0 {
+		parts = append(parts, &search.Or{Nodes: custodians})
+	}
 	anyOf(search.FieldConversation, h.Conversations)
 	for _, d := range []struct {
 		op  search.DateOp
@@ -83,12 +93,17 @@ func indexHoldScope(a *archive.Archive, dataDir string) archive.HoldScope {
 		}
 		defer ix.Close() // one index for every hold
 		out := map[string][]string{}
+		var lenient []string
+		for _, h := range holds {
+			lenient = append(lenient, h.Custodians...)
+		}
+		custodians := archiveCustodians(a, lenient...)
 		for _, h := range holds {
 			q, err := holdQuery(h)
 			if err != nil {
 				return nil, err
 			}
-			seqs, err := ix.Matches(ctx, q, nil)
+			seqs, err := ix.Matches(ctx, q, custodians)
 			if err != nil {
 				return nil, fmt.Errorf("hold %s: %w", h.ID, err)
 			}

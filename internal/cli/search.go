@@ -32,14 +32,15 @@ func openIndex(ctx context.Context, a *archive.Archive, dataDir string) (*index.
 }
 
 // selectRecords brings the index up to date and returns the journal
-// sequence numbers of what q matches and of what refers to it.
-func selectRecords(ctx context.Context, a *archive.Archive, dataDir string, q search.Query) ([]uint64, error) {
+// sequence numbers of what q matches and of what refers to it;
+// custodians resolves custodian: names in q.
+func selectRecords(ctx context.Context, a *archive.Archive, dataDir string, q search.Query, custodians index.CustodianResolver) ([]uint64, error) {
 	ix, _, err := openIndex(ctx, a, dataDir)
 	if err != nil {
 		return nil, err
 	}
 	defer ix.Close()
-	return ix.Matches(ctx, q, nil)
+	return ix.Matches(ctx, q, custodians)
 }
 
 func (m *Main) search(ctx context.Context, args []string) int {
@@ -91,7 +92,7 @@ func (m *Main) search(ctx context.Context, args []string) int {
 		if added > 0 && !*asJSON {
 			fmt.Fprintf(m.Stderr, "indexed %d new records\n", added)
 		}
-		res, err = app.Search(ctx, a, ix, req, whoami())
+		res, err = app.Search(ctx, a, ix, archiveCustodians(a), req, whoami())
 		var se *app.SearchError
 		if errors.As(err, &se) {
 			fmt.Fprintf(m.Stderr, "onrecord: query: %v\n", err)

@@ -61,7 +61,7 @@ func (m *Main) show(ctx context.Context, args []string) int {
 		}
 		defer a.Close()
 		match := func(ctx context.Context, q search.Query) ([]uint64, error) {
-			return selectRecords(ctx, a, cfg.DataDir, q)
+			return selectRecords(ctx, a, cfg.DataDir, q, nil)
 		}
 		if recs, err = app.Conversation(ctx, a, match, id, *channel, whoami()); err != nil {
 			return m.fail(err)

@@ -270,26 +270,60 @@ func TestSearch_HitCarriesMetadata(t *testing.T) {
 
 func TestSearch_Custodian(t *testing.T) {
 	ix, entries := loadedIndex(t)
-	q := mustParse(t, "custodian:ana", nil)
-	if _, err := ix.Search(t.Context(), q, SearchOptions{}); !errors.Is(err, ErrNoCustodians) {
+	if _, err := ix.Search(t.Context(), mustParse(t, "custodian:ana", nil), SearchOptions{}); !errors.Is(err, ErrNoCustodians) {
 		t.Fatalf("without a resolver: %v", err)
 	}
-	resolve := func(_ context.Context, name string) ([]string, error) {
-		if name == "ana" {
-			return []string{"+1 555 010 2030", "ana.lima@example.com"}, nil
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	people := map[string][]CustodianSpan{
+		// Ana's number until the 5th (then handed to someone else), her
+		// email always.
+		"ana": {
+			{Channel: "whatsapp", ID: "+1 555 010 2030", To: day(5)},
+			{Channel: "email", ID: "ana.lima@example.com"},
+		},
+		// The new holder of Ana's number, from the 5th.
+		"nova": {{Channel: "whatsapp", ID: "15550102030", From: day(5)}},
+		// The same number on another channel is another identity.
+		"other":  {{Channel: "sms", ID: "15550102030"}},
+		"nobody": nil,
+	}
+	resolve := func(_ context.Context, name string) ([]CustodianSpan, error) {
+		spans, ok := people[name]
+		if !ok {
+			return nil, errors.New("no such person")
 		}
-		return nil, nil
+		return spans, nil
 	}
-	res, err := ix.Search(t.Context(), q, SearchOptions{Custodian: resolve})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"custodian:ana", []string{"p12", "p03", "p02", "p01"}},
+		{"custodian:nova", []string{"p13"}},
+		{"custodian:other", nil},
+		{"custodian:nobody", nil},
+		{"custodian:ana wire", []string{"p12", "p02", "p01"}},
+		{"custodian:ana OR custodian:nova", []string{"p13", "p12", "p03", "p02", "p01"}},
+		{"custodian:ana -kind:message", nil},
+	} {
+		q := mustParse(t, tc.query, nil)
+		res, err := ix.Search(t.Context(), q, SearchOptions{Custodian: resolve})
+		if err != nil {
+			t.Errorf("%s: %v", tc.query, err)
+			continue
+		}
+		if got := providerIDs(entries, res); !slices.Equal(got, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.query, got, tc.want)
+		}
+		seqs, err := ix.Matches(t.Context(), q, resolve)
+		if err != nil || len(seqs) < len(tc.want) {
+			t.Errorf("Matches(%s) = %v, %v; want at least %d", tc.query, seqs, err, len(tc.want))
+		}
 	}
-	if got := providerIDs(entries, res); !slices.Equal(got, []string{"p13", "p12", "p03", "p02", "p01"}) {
-		t.Errorf("custodian:ana = %v", got)
-	}
-	res, err = ix.Search(t.Context(), mustParse(t, "custodian:nobody", nil), SearchOptions{Custodian: resolve})
-	if err != nil || len(res.Hits) != 0 {
-		t.Errorf("custodian:nobody = %v, %v", res.Hits, err)
+	_, err := ix.Search(t.Context(), mustParse(t, "custodian:zed", nil), SearchOptions{Custodian: resolve})
+	var ce *CustodianError
+	if !errors.As(err, &ce) || ce.Name != "zed" {
+		t.Errorf("unknown custodian: %v, want a *CustodianError for zed", err)
 	}
 }
 

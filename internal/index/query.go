@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onrecord/onrecord/internal/search"
 )
@@ -12,6 +13,32 @@ import (
 // ErrNoCustodians is returned by Search for a custodian: query when the
 // caller gave no way to resolve custodians to the ids they use.
 var ErrNoCustodians = errors.New("custodian: needs the directory to resolve custodians, which this search was not given")
+
+// CustodianSpan is a business identity a custodian held, and when: their
+// records are the events with that participant on that channel sent
+// within the span. A number later handed to someone else stays out of the
+// earlier holder's search, and the earlier holder's out of theirs.
+type CustodianSpan struct {
+	Channel string    // the configured channel name
+	ID      string    // the participant id (a number, a handle)
+	From    time.Time // zero: from the beginning
+	To      time.Time // zero: still held
+}
+
+// CustodianResolver resolves the name in a custodian: query to the spans
+// of the identities the person held. An error (an unknown or ambiguous
+// name) fails the search, wrapped in a *CustodianError.
+type CustodianResolver func(ctx context.Context, name string) ([]CustodianSpan, error)
+
+// CustodianError is a custodian: name the resolver refused: the query's
+// fault, not the index's.
+type CustodianError struct {
+	Name string
+	Err  error
+}
+
+func (e *CustodianError) Error() string { return "custodian:" + e.Name + ": " + e.Err.Error() }
+func (e *CustodianError) Unwrap() error { return e.Err }
 
 // plan is a query turned into SQL: an optional FTS5 MATCH expression that
 // drives the search (and gives snippets and relevance), and predicates
@@ -27,7 +54,7 @@ type plan struct {
 type compiler struct {
 	ctx       context.Context
 	q         search.Query
-	custodian func(ctx context.Context, name string) ([]string, error)
+	custodian CustodianResolver
 }
 
 func (c *compiler) plan() (*plan, error) {
@@ -254,17 +281,26 @@ func (c *compiler) custodianPred(name string, p *plan) (string, error) {
 	if c.custodian == nil {
 		return "", ErrNoCustodians
 	}
-	ids, err := c.custodian(c.ctx, name)
+	spans, err := c.custodian(c.ctx, name)
 	if err != nil {
-		return "", fmt.Errorf("custodian:%s: %w", name, err)
+		return "", &CustodianError{Name: name, Err: err}
 	}
-	if len(ids) == 0 {
+	if len(spans) == 0 {
 		return "0", nil
 	}
-	marks := make([]string, len(ids))
-	for i, id := range ids {
-		marks[i] = "?"
-		p.args = append(p.args, normID(id))
+	ors := make([]string, 0, len(spans))
+	for _, sp := range spans {
+		pred := "(e.seq IN (SELECT seq FROM participants WHERE id_norm = ?) AND e.channel = ?"
+		p.args = append(p.args, normID(sp.ID), sp.Channel)
+		if !sp.From.IsZero() {
+			pred += " AND e.sent_at >= ?"
+			p.args = append(p.args, sp.From.UnixNano())
+		}
+		if !sp.To.IsZero() {
+			pred += " AND e.sent_at < ?"
+			p.args = append(p.args, sp.To.UnixNano())
+		}
+		ors = append(ors, pred+")")
 	}
-	return "e.seq IN (SELECT seq FROM participants WHERE id_norm IN (" + strings.Join(marks, ", ") + "))", nil
+	return "(" + strings.Join(ors, " OR ") + ")", nil
 }

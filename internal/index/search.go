@@ -45,10 +45,10 @@ type SearchOptions struct {
 	// CountCap is where counting stops; Results then says "more than"
 	// (DefaultCountCap when 0).
 	CountCap int
-	// Custodian resolves a custodian: name to the participant ids the
-	// person uses on every channel. Without it, custodian: queries fail
-	// with ErrNoCustodians.
-	Custodian func(ctx context.Context, name string) (ids []string, err error)
+	// Custodian resolves a custodian: name to the business identities
+	// the person held and when. Without it, custodian: queries fail with
+	// ErrNoCustodians.
+	Custodian CustodianResolver
 }
 
 // Results is one page of a search.
@@ -213,7 +213,7 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 // sequence numbers (index positions less one), in journal order. It is
 // the selection of an export: a production carries a message's history
 // with it.
-func (ix *Index) Matches(ctx context.Context, q search.Query, custodian func(ctx context.Context, name string) ([]string, error)) ([]uint64, error) {
+func (ix *Index) Matches(ctx context.Context, q search.Query, custodian CustodianResolver) ([]uint64, error) {
 	c := &compiler{ctx: ctx, q: q, custodian: custodian}
 	p, err := c.plan()
 	if err != nil {
