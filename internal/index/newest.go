@@ -153,13 +153,10 @@ func (ix *Index) searchNewest(ctx context.Context, p *plan, cond string, args []
 // walkNewest returns the best k matches in newest-first order and how
 // many rows match, counted up to countCap+1.
 func walkNewest(c *sqlite3.Conn, p *plan, cond string, args []any, k, countCap int) ([]ranked, int, error) {
-	// Without conditions beside the MATCH, sent_at comes from the narrow
-	// sent table; with them, from the events table they are on.
-	from := "fts JOIN sent e ON e.seq = fts.rowid"
-	if len(p.where) > 0 {
-		from = "fts JOIN events e ON e.seq = fts.rowid"
+	if len(p.where) == 0 {
+		return walkNewestText(c, p.match, k, countCap)
 	}
-	sel := "SELECT e.seq, e.sent_at FROM " + from + " WHERE " + cond + " ORDER BY fts.rowid "
+	sel := "SELECT e.seq, e.sent_at FROM fts JOIN events e ON e.seq = fts.rowid WHERE " + cond + " ORDER BY fts.rowid "
 
 	// Count first, oldest first: FTS5 moves forward through a doclist
 	// more cheaply than backward (each leaf read backward is decoded
@@ -186,23 +183,105 @@ func walkNewest(c *sqlite3.Conn, p *plan, cond string, args []any, k, countCap i
 		})
 		return rows[:min(k, len(rows))], len(rows), nil
 	}
-	count := len(rows)
-
 	walk, err := prepareBound(c, sel+"DESC", args...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer walk.Close()
-	bound, _, err := c.Prepare("SELECT sent_at FROM sent_max WHERE block <= ? ORDER BY block DESC LIMIT 1")
+	top, err := topNewest(c, k, func() (ranked, bool, error) {
+		if !walk.Step() {
+			return ranked{}, false, walk.Err()
+		}
+		return ranked{seq: walk.ColumnInt64(0), sentAt: walk.ColumnInt64(1)}, true, nil
+	})
+	return top, len(rows), err
+}
+
+// walkNewestText is walkNewest for a query that is full text alone. Its
+// passes read rowids from FTS5 without a join: a join looks up every
+// match's sent_at, where the walk needs only those of the rows it passes
+// from the newest down, usually a few more than k. For a query with up to
+// countCap matches (a typical phrase), that is most of the search's cost.
+func walkNewestText(c *sqlite3.Conn, match string, k, countCap int) ([]ranked, int, error) {
+	const sel = "SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY rowid "
+	all, err := prepareBound(c, sel+"LIMIT ?2", match, countCap+1)
 	if err != nil {
 		return nil, 0, err
+	}
+	defer all.Close()
+	var seqs []int64
+	for all.Step() {
+		seqs = append(seqs, all.ColumnInt64(0))
+	}
+	if err := all.Err(); err != nil {
+		return nil, 0, err
+	}
+	sent, _, err := c.Prepare("SELECT sent_at FROM sent WHERE seq = ?")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sent.Close()
+	// rank looks seq's sent_at up; ok is false for a row without one
+	// (none: sent and fts are written together), which the join would
+	// have left out too.
+	rank := func(seq int64) (ranked, bool, error) {
+		if err := sent.BindInt64(1, seq); err != nil {
+			return ranked{}, false, err
+		}
+		v, ok, err := one(sent)
+		return ranked{seq: seq, sentAt: v}, ok, err
+	}
+	var next func() (ranked, bool, error)
+	if len(seqs) <= countCap {
+		i := len(seqs)
+		next = func() (ranked, bool, error) {
+			for i > 0 {
+				i--
+				if r, ok, err := rank(seqs[i]); ok || err != nil {
+					return r, err == nil, err
+				}
+			}
+			return ranked{}, false, nil
+		}
+	} else {
+		walk, err := prepareBound(c, sel+"DESC", match)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer walk.Close()
+		next = func() (ranked, bool, error) {
+			for walk.Step() {
+				if r, ok, err := rank(walk.ColumnInt64(0)); ok || err != nil {
+					return r, err == nil, err
+				}
+			}
+			return ranked{}, false, walk.Err()
+		}
+	}
+	top, err := topNewest(c, k, next)
+	return top, len(seqs), err
+}
+
+// topNewest takes matches from next, highest seq first, and returns the
+// best k in newest-first order, stopping as soon as sent_max says no row
+// further down can rank among them.
+func topNewest(c *sqlite3.Conn, k int, next func() (ranked, bool, error)) ([]ranked, error) {
+	bound, _, err := c.Prepare("SELECT sent_at FROM sent_max WHERE block <= ? ORDER BY block DESC LIMIT 1")
+	if err != nil {
+		return nil, err
 	}
 	defer bound.Close()
 
 	top := make(worstFirst, 0, min(k, 64))
 	boundBlock, boundSent := int64(-1), int64(0)
-	for walk.Step() {
-		r := ranked{seq: walk.ColumnInt64(0), sentAt: walk.ColumnInt64(1)}
+	for {
+		r, ok, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
 		if len(top) < k {
 			heap.Push(&top, r)
 		} else if r.above(top[0]) {
@@ -217,11 +296,11 @@ func walkNewest(c *sqlite3.Conn, p *plan, cond string, args []any, k, countCap i
 		// walked (a bound, not the exact value).
 		if b := (r.seq - 1) >> sentBlockShift; b != boundBlock {
 			if err := bound.BindInt64(1, b); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			v, ok, err := one(bound)
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			if !ok || r.seq <= 1 {
 				v = minSentAt // no event below
@@ -232,14 +311,11 @@ func walkNewest(c *sqlite3.Conn, p *plan, cond string, args []any, k, countCap i
 			break
 		}
 	}
-	if err := walk.Err(); err != nil {
-		return nil, 0, err
-	}
 	out := make([]ranked, len(top))
 	for i := len(top) - 1; i >= 0; i-- {
 		out[i] = heap.Pop(&top).(ranked)
 	}
-	return out, count, nil
+	return out, nil
 }
 
 // minSentAt is below any sent_at.
