@@ -156,6 +156,9 @@ const (
 	FlagNotAMember = "not_a_member"
 )
 
+// CaptureFlags are every capture flag, for validating searches.
+var CaptureFlags = []string{FlagUnknownContact, FlagUnconsentedContact, FlagUngovernedGroup, FlagNotAMember}
+
 // FieldError names the field of an event that is not valid.
 type FieldError struct {
 	Field   string

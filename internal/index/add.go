@@ -65,6 +65,7 @@ type writer struct {
 	stmts                                       []*sqlite3.Stmt
 	getPos, setPos, getMax, putMax              *sqlite3.Stmt
 	insEvent, insSent, insPart, insAtt, insText *sqlite3.Stmt
+	insFlag                                     *sqlite3.Stmt
 }
 
 func openWriter(dsn string, maxMiB int, setup func(*sqlite3.Conn) error) (*writer, error) {
@@ -103,6 +104,7 @@ func (w *writer) prepare() error {
 		{&w.insSent, "INSERT INTO sent (seq, sent_at) VALUES (?, ?)"},
 		{&w.insPart, "INSERT OR IGNORE INTO participants (id_norm, role, seq) VALUES (?, ?, ?)"},
 		{&w.insAtt, "INSERT INTO attachments (seq, n, name, content_type) VALUES (?, ?, ?, ?)"},
+		{&w.insFlag, "INSERT OR IGNORE INTO flags (flag, seq) VALUES (?, ?)"},
 		{&w.insText, "INSERT INTO fts (rowid, body, attachments, sender_name, recipient_names) VALUES (?, ?, ?, ?, ?)"},
 	} {
 		st, _, err := w.conn.Prepare(s.sql)
@@ -266,6 +268,13 @@ func (w *writer) add(entries []Entry) error {
 		if err := exec(w.insPart, normID(ev.Sender.ID), 0, seq); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
+		if ev.Capture != nil {
+			for _, f := range ev.Capture.Flags {
+				if err := exec(w.insFlag, f, seq); err != nil {
+					return fmt.Errorf("seq %d: %w", seq, err)
+				}
+			}
+		}
 		recipientNames = recipientNames[:0]
 		for _, r := range ev.Recipients {
 			if r.Name != "" {
@@ -345,6 +354,7 @@ func (ix *Index) Reset(ctx context.Context) error {
 			DELETE FROM attachments;
 			DELETE FROM sent;
 			DELETE FROM sent_max;
+			DELETE FROM flags;
 			DELETE FROM fts;
 			UPDATE state SET v = 0 WHERE k = 'position';`)
 	})

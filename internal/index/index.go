@@ -55,7 +55,8 @@ var errOldSchema = errors.New("index schema from another version")
 // queries stay fast enough by scanning the term range. Version 3 added
 // sent and sent_max, and dropped the index of participants by seq and their ids
 // and names, which no query read (a fifth of the writes of a catch-up).
-const schemaVersion = 3
+// Version 4 added flags (flag: searches).
+const schemaVersion = 4
 
 // Index is an open search index. Its methods are safe for concurrent use:
 // writes go one at a time through the index's one writing connection, and
@@ -283,6 +284,13 @@ CREATE TABLE sent_max (
 	block   INTEGER PRIMARY KEY,
 	sent_at INTEGER NOT NULL
 );
+
+-- The capture flags of the events that have any (flag:).
+CREATE TABLE flags (
+	flag TEXT NOT NULL,
+	seq  INTEGER NOT NULL,
+	PRIMARY KEY (flag, seq)
+) WITHOUT ROWID;
 
 -- The searchable text. Its rowid is the event's seq.
 CREATE VIRTUAL TABLE fts USING fts5 (

@@ -272,6 +272,12 @@ func (c *compiler) pred(n search.Node, p *plan) (string, error) {
 			return "e.has_attachment = 1", nil
 		case search.FieldCustodian:
 			return c.custodianPred(v, p)
+		case search.FieldFlag:
+			if v == "any" {
+				return "e.seq IN (SELECT seq FROM flags)", nil
+			}
+			p.args = append(p.args, v)
+			return "e.seq IN (SELECT seq FROM flags WHERE flag = ?)", nil
 		}
 	}
 	return "", fmt.Errorf("search: %s is not supported by the index", n)

@@ -57,6 +57,10 @@ const (
 	FieldKind         FieldName = "kind"
 	FieldHas          FieldName = "has"
 	FieldCustodian    FieldName = "custodian"
+	// FieldFlag finds events captured with a flag (onrecord.Capture):
+	// flag:unknown_contact, flag:unconsented_contact,
+	// flag:ungoverned_group, flag:not_a_member, or flag:any.
+	FieldFlag FieldName = "flag"
 )
 
 // Field filters on event metadata: from:alice, channel:whatsapp,

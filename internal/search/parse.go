@@ -28,7 +28,7 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("search query, column %d: %s", e.Column, e.Msg) }
 
 // Fields lists the field names the language knows, for help texts.
-var Fields = []string{"from", "to", "participant", "channel", "conversation", "direction", "kind", "has", "before", "after", "on", "custodian"}
+var Fields = []string{"from", "to", "participant", "channel", "conversation", "direction", "kind", "has", "before", "after", "on", "custodian", "flag"}
 
 // Parse reads a query. Dates are read as days in loc (UTC when nil).
 //
@@ -133,7 +133,7 @@ func knownField(name string) bool {
 		return true
 	}
 	switch FieldName(name) {
-	case FieldFrom, FieldTo, FieldParticipant, FieldChannel, FieldConversation, FieldDirection, FieldKind, FieldHas, FieldCustodian:
+	case FieldFrom, FieldTo, FieldParticipant, FieldChannel, FieldConversation, FieldDirection, FieldKind, FieldHas, FieldCustodian, FieldFlag:
 		return true
 	}
 	return false
@@ -425,6 +425,11 @@ func (p *parser) field(t token) (Node, error) {
 		}
 	case FieldChannel:
 		v = strings.ToLower(v)
+	case FieldFlag:
+		v = strings.ToLower(v)
+		if v != "any" && !slices.Contains(onrecord.CaptureFlags, v) {
+			return nil, errAt(p.in, t.vOff, "flag: is any or one of %s; not %q", strings.Join(onrecord.CaptureFlags, ", "), t.text)
+		}
 	}
 	return &Field{Name: FieldName(t.name), Value: v}, nil
 }
