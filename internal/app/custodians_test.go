@@ -24,16 +24,8 @@ func TestSearchByCustodian(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.APITokens = []string{token}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(t.Context(), Options{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	srv := httptest.NewServer(a.PublicHandler())
-	defer srv.Close()
+	srv := httptest.NewUnstartedServer(nil)
+	a := serveTestApp(t, srv, cfg)
 
 	ctx := t.Context()
 	dir := a.Governance.Directory

@@ -102,17 +102,7 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 	cfg.APITokens = []string{"api-token-0123456789abcdef01"}
 	cfg.Organisation = "Harbor & Finch"
 	cfg.Roles = []config.Role{{Name: "advisor", Channels: []string{fleet.WhatsApp}}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(t.Context(), Options{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	srv.Config.Handler = a.PublicHandler()
-	srv.Start()
-	defer srv.Close()
+	a := serveTestApp(t, srv, cfg)
 	if _, err := a.Governance.Directory.PutPerson(t.Context(), "test", onrecord.Person{UserName: "maria", DisplayName: "Maria Chen",
 		Role: "advisor", Active: true, Identities: []onrecord.Identity{{Channel: fleet.WhatsApp, Address: "15550100"}}}); err != nil {
 		t.Fatal(err)

@@ -44,17 +44,7 @@ func TestGroupRules(t *testing.T) {
 		{Name: "ops", Channels: []string{fleet.WhatsApp}},
 		{Name: "supervisor", Channels: []string{fleet.WhatsApp}, AdministerGroups: []string{"*"}},
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(t.Context(), Options{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	srv.Config.Handler = a.PublicHandler()
-	srv.Start()
-	defer srv.Close()
+	a := serveTestApp(t, srv, cfg)
 
 	ctx := t.Context()
 	dir := a.Governance.Directory

@@ -316,7 +316,7 @@ func Index(ctx context.Context, opts IndexOptions) (*RecordsReport, error) {
 	if opts.TailEvery <= 0 {
 		opts.TailEvery = DefaultTailEvery
 	}
-	run, err := startRecords(ctx, "index", opts.Dir, opts.Messages, opts.Log)
+	run, err := startRecords(ctx, "index", opts.Dir, "", opts.Messages, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -390,13 +390,7 @@ func Search(ctx context.Context, opts SearchOptions) (*RecordsReport, error) {
 	if opts.CorpusDir == "" {
 		opts.CorpusDir = os.Getenv("ONRECORD_BENCH_CORPUS_DIR")
 	}
-	var run *recordsRun
-	var err error
-	if opts.CorpusDir != "" {
-		run, err = startKeptRecords(ctx, "search", opts.Dir, opts.CorpusDir, opts.Messages, opts.Log)
-	} else {
-		run, err = startRecords(ctx, "search", opts.Dir, opts.Messages, opts.Log)
-	}
+	run, err := startRecords(ctx, "search", opts.Dir, opts.CorpusDir, opts.Messages, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +514,7 @@ func Export(ctx context.Context, opts ExportOptions) (*RecordsReport, error) {
 	if opts.Budget <= 0 {
 		opts.Budget = DefaultExportBudget
 	}
-	run, err := startRecords(ctx, "export", opts.Dir, opts.Messages, opts.Log)
+	run, err := startRecords(ctx, "export", opts.Dir, "", opts.Messages, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -732,9 +726,12 @@ type recordsRun struct {
 	log     io.Writer
 }
 
-// startRecords makes a scratch data directory under dir and writes the
-// corpus of n records into it.
-func startRecords(ctx context.Context, command, dir string, n int, log io.Writer) (*recordsRun, error) {
+// startRecords makes a scratch directory under dir and opens the corpus
+// of n records: written into the scratch directory, or, when keep is set
+// (SearchOptions.CorpusDir), kept in keep between runs — written there
+// once with a note of what it holds and reopened by later runs, the
+// scratch directory then holding only the disk measurements' files.
+func startRecords(ctx context.Context, command, dir, keep string, n int, log io.Writer) (*recordsRun, error) {
 	if n <= 0 {
 		n = DefaultRecordsMessages
 	}
@@ -744,29 +741,71 @@ func startRecords(ctx context.Context, command, dir string, n int, log io.Writer
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	var corpusDir string
+	if keep != "" {
+		corpusDir = filepath.Join(keep, fmt.Sprintf("corpus-%d", n))
+	}
+	for _, d := range []string{dir, corpusDir} {
+		if d == "" {
+			continue
+		}
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	scratch, err := os.MkdirTemp(dir, "bench-"+command+"-")
 	if err != nil {
 		return nil, err
 	}
+	dataParent, where := scratch, ""
+	if corpusDir != "" {
+		dataParent, where = corpusDir, ", kept in "+corpusDir
+	}
 	run := &recordsRun{scratch: scratch, corpus: newChatCorpus(n), log: log}
 	run.cfg = config.Default()
-	run.cfg.DataDir = filepath.Join(scratch, "data")
+	run.cfg.DataDir = filepath.Join(dataParent, "data")
 	if run.a, err = archive.Open(ctx, archive.Options{Config: run.cfg}); err != nil {
 		os.RemoveAll(scratch)
 		return nil, err
 	}
-	run.rep = &RecordsReport{Report: Report{Dir: scratch}, Command: command, CPUs: runtime.NumCPU(),
+	run.rep = &RecordsReport{Report: Report{Dir: dataParent}, Command: command, CPUs: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Help: recordsHelp}
-	fmt.Fprintf(log, "writing a corpus of %d chat records with %d concurrent archive.Append calls\n", n, corpusWriters)
+	note := filepath.Join(dataParent, "corpus.json")
+	if corpusDir != "" {
+		if b, err := os.ReadFile(note); err == nil {
+			if err := json.Unmarshal(b, &run.rep.Corpus); err != nil {
+				run.close()
+				return nil, fmt.Errorf("kept corpus %s: %w", note, err)
+			}
+			if got := run.a.Len(); got != uint64(run.rep.Corpus.Records) || got != uint64(n) {
+				run.close()
+				return nil, fmt.Errorf("kept corpus %s holds %d records, not %d: remove it to write a new one", corpusDir, got, n)
+			}
+			fmt.Fprintf(log, "reusing the corpus of %d chat records kept in %s\n", n, corpusDir)
+			return run, nil
+		}
+		if got := run.a.Len(); got != 0 {
+			run.close()
+			return nil, fmt.Errorf("%s holds %d records but no corpus.json (an interrupted run?): remove it", corpusDir, got)
+		}
+	}
+	fmt.Fprintf(log, "writing a corpus of %d chat records with %d concurrent archive.Append calls%s\n", n, corpusWriters, where)
 	info, err := run.corpus.write(ctx, run.a, corpusWriters, log)
 	if err != nil {
 		run.close()
 		return nil, fmt.Errorf("write the corpus: %w", err)
 	}
 	run.rep.Corpus = info
+	if corpusDir != "" {
+		b, err := json.Marshal(info)
+		if err == nil {
+			err = os.WriteFile(note, b, 0o600)
+		}
+		if err != nil {
+			run.close()
+			return nil, fmt.Errorf("keep the corpus: %w", err)
+		}
+	}
 	fmt.Fprintf(log, "  %d records in %.1f s (%.0f/s)\n", info.Records, info.AppendSeconds, info.AppendPerS)
 	return run, nil
 }
@@ -776,76 +815,6 @@ func (r *recordsRun) close() {
 		r.a.Close()
 	}
 	os.RemoveAll(r.scratch)
-}
-
-// startKeptRecords is startRecords for a corpus kept in keep between
-// runs (SearchOptions.CorpusDir): the corpus of n records is written there
-// once, with a note of what it holds, and reopened by later runs. The
-// scratch directory under dir only holds the disk measurements' files.
-func startKeptRecords(ctx context.Context, command, dir, keep string, n int, log io.Writer) (*recordsRun, error) {
-	if n <= 0 {
-		n = DefaultRecordsMessages
-	}
-	if log == nil {
-		log = io.Discard
-	}
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	corpusDir := filepath.Join(keep, fmt.Sprintf("corpus-%d", n))
-	for _, d := range []string{dir, corpusDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	scratch, err := os.MkdirTemp(dir, "bench-"+command+"-")
-	if err != nil {
-		return nil, err
-	}
-	run := &recordsRun{scratch: scratch, corpus: newChatCorpus(n), log: log}
-	run.cfg = config.Default()
-	run.cfg.DataDir = filepath.Join(corpusDir, "data")
-	if run.a, err = archive.Open(ctx, archive.Options{Config: run.cfg}); err != nil {
-		os.RemoveAll(scratch)
-		return nil, err
-	}
-	run.rep = &RecordsReport{Report: Report{Dir: corpusDir}, Command: command, CPUs: runtime.NumCPU(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Help: recordsHelp}
-	note := filepath.Join(corpusDir, "corpus.json")
-	if b, err := os.ReadFile(note); err == nil {
-		if err := json.Unmarshal(b, &run.rep.Corpus); err != nil {
-			run.close()
-			return nil, fmt.Errorf("kept corpus %s: %w", note, err)
-		}
-		if got := run.a.Len(); got != uint64(run.rep.Corpus.Records) || got != uint64(n) {
-			run.close()
-			return nil, fmt.Errorf("kept corpus %s holds %d records, not %d: remove it to write a new one", corpusDir, got, n)
-		}
-		fmt.Fprintf(log, "reusing the corpus of %d chat records kept in %s\n", n, corpusDir)
-		return run, nil
-	}
-	if got := run.a.Len(); got != 0 {
-		run.close()
-		return nil, fmt.Errorf("%s holds %d records but no corpus.json (an interrupted run?): remove it", corpusDir, got)
-	}
-	fmt.Fprintf(log, "writing a corpus of %d chat records with %d concurrent archive.Append calls, kept in %s\n",
-		n, corpusWriters, corpusDir)
-	info, err := run.corpus.write(ctx, run.a, corpusWriters, log)
-	if err != nil {
-		run.close()
-		return nil, fmt.Errorf("write the corpus: %w", err)
-	}
-	run.rep.Corpus = info
-	b, err := json.Marshal(info)
-	if err == nil {
-		err = os.WriteFile(note, b, 0o600)
-	}
-	if err != nil {
-		run.close()
-		return nil, fmt.Errorf("keep the corpus: %w", err)
-	}
-	fmt.Fprintf(log, "  %d records in %.1f s (%.0f/s)\n", info.Records, info.AppendSeconds, info.AppendPerS)
-	return run, nil
 }
 
 // index brings a new index up to date with the corpus.

@@ -172,8 +172,8 @@ func one(st *sqlite3.Stmt) (int64, bool, error) {
 	return v, ok, errors.Join(st.Err(), st.Reset())
 }
 
-// exec binds args to st, steps it to completion and resets it.
-func exec(st *sqlite3.Stmt, args ...any) error {
+// bind binds args to st, the first as ?1.
+func bind(st *sqlite3.Stmt, args ...any) error {
 	for i, a := range args {
 		var err error
 		switch a := a.(type) {
@@ -186,12 +186,20 @@ func exec(st *sqlite3.Stmt, args ...any) error {
 		case bool:
 			err = st.BindBool(i+1, a)
 		default:
-			panic(fmt.Sprintf("exec: cannot bind %T", a))
+			err = fmt.Errorf("cannot bind %T", a)
 		}
 		if err != nil {
-			st.Reset()
 			return err
 		}
+	}
+	return nil
+}
+
+// exec binds args to st, steps it to completion and resets it.
+func exec(st *sqlite3.Stmt, args ...any) error {
+	if err := bind(st, args...); err != nil {
+		st.Reset()
+		return err
 	}
 	for st.Step() {
 	}

@@ -94,21 +94,9 @@ func prepareBound(c *sqlite3.Conn, sql string, args ...any) (*sqlite3.Stmt, erro
 	if err != nil {
 		return nil, err
 	}
-	for i, a := range args {
-		switch a := a.(type) {
-		case int64:
-			err = st.BindInt64(i+1, a)
-		case int:
-			err = st.BindInt64(i+1, int64(a))
-		case string:
-			err = st.BindText(i+1, a)
-		default:
-			err = fmt.Errorf("cannot bind %T", a)
-		}
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
+	if err := bind(st, args...); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return st, nil
 }

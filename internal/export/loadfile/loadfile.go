@@ -15,7 +15,7 @@
 package loadfile
 
 import (
-	"crypto/md5"
+	"crypto/md5" // the MD5 hash fields of DAT and EDRM load files: a de-duplication convention of review platforms, not security
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
