@@ -55,8 +55,9 @@ var errOldSchema = errors.New("index schema from another version")
 // queries stay fast enough by scanning the term range. Version 3 added
 // sent and sent_max, and dropped the index of participants by seq and their ids
 // and names, which no query read (a fifth of the writes of a catch-up).
-// Version 4 added flags (flag: searches).
-const schemaVersion = 4
+// Version 4 added flags (flag: searches); version 5 marks the words of
+// names (nameMark).
+const schemaVersion = 5
 
 // Index is an open search index. Its methods are safe for concurrent use:
 // writes go one at a time through the index's one writing connection, and

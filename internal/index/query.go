@@ -147,11 +147,12 @@ func ftsExpr(n search.Node) string {
 	switch n := n.(type) {
 	case *search.Term:
 		if n.Prefix {
-			return ftsQuote(n.Text) + " *"
+			return "(" + ftsQuote(n.Text) + " * OR " + ftsQuote(nameText(n.Text)) + " *)"
 		}
-		return ftsQuote(n.Text)
+		return "(" + ftsQuote(n.Text) + " OR " + ftsQuote(nameText(n.Text)) + ")"
 	case *search.Phrase:
-		return ftsQuote(n.Text)
+		// The words in text, or the words of a name (nameMark).
+		return "(" + ftsQuote(n.Text) + " OR " + ftsQuote(nameText(n.Text)) + ")"
 	case *search.Or:
 		parts := make([]string, len(n.Nodes))
 		for i, c := range n.Nodes {
@@ -203,7 +204,7 @@ func partyPred(p *plan, value string, role int, columns string) string {
 	if !strings.ContainsFunc(value, isWordRune) {
 		return id
 	}
-	return "(" + id + " OR " + matchPred(p, "{"+columns+"} : "+ftsQuote(value)) + ")"
+	return "(" + id + " OR " + matchPred(p, "{"+columns+"} : "+ftsQuote(nameText(value))) + ")"
 }
 
 func (c *compiler) pred(n search.Node, p *plan) (string, error) {

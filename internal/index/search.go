@@ -316,6 +316,7 @@ func snippets(c *sqlite3.Conn, match string, hits []Hit) error {
 
 // fragments splits a snippet at SQLite's match marks.
 func fragments(s string) []Fragment {
+	s = strings.ReplaceAll(s, nameMark, "") // a snippet of a name
 	var out []Fragment
 	for s != "" {
 		i := strings.Index(s, markOpen)
