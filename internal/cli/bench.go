@@ -17,7 +17,7 @@ const (
 	benchIngestUsage  = "[--json] [--duration 5s] [--rate 10000] [--clients 128] [--dir DIR]"
 	benchPolicyUsage  = "[--json] [--messages 20000] [--rounds 5]"
 	benchIndexUsage   = "[--json] [--messages 200000] [--rate 5000] [--tail 10s] [--dir DIR]"
-	benchSearchUsage  = "[--json] [--messages 200000] [--queries 100] [--dir DIR]"
+	benchSearchUsage  = "[--json] [--messages 200000] [--queries 100] [--dir DIR] [--corpus-dir DIR]"
 	benchExportUsage  = "[--json] [--messages 200000] [--selection 50000] [--budget 15s] [--dir DIR]"
 )
 
