@@ -59,9 +59,15 @@ type Archive struct {
 	holds    *retention.Holds
 
 	lock *os.File // the data directory's LOCK, held while open
+	// ownStore is the blob store Open opened (not one passed in Options),
+	// closed with the archive.
+	ownStore io.Closer
 
 	feed chan feedBatch // committed batches on their way to the tree
 	fed  chan struct{}  // closed when the feeder has stopped
+
+	// recent holds the latest records decoded, for Events (recent.go).
+	recent recent
 
 	seen  sync.Map // dupKey → *pending: every (id, content) stored
 	first sync.Map // [32]byte idempotency hash → *pending of its first record
@@ -151,9 +157,16 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 	}
 	store := opts.Blobs
 	if store == nil {
-		if store, err = localfs.Open(cfg.BlobDir()); err != nil {
+		fsStore, err := localfs.Open(cfg.BlobDir())
+		if err != nil {
 			return nil, err
 		}
+		store, a.ownStore = fsStore, fsStore
+		defer func() {
+			if !ok {
+				fsStore.Close()
+			}
+		}()
 	}
 	blobSecret := a.keyedHash("blob secret v1", nil)
 	if a.blobs, err = blob.NewSealed(store, blobSecret[:]); err != nil {
@@ -528,11 +541,23 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 	}
 	public := make([]byte, 0, 64)
 	public = append(append(public, idem[:]...), content[:]...)
-	seq, err := a.appendSealed(ctx, record.KindEvent, id, now, class, pt, public)
+	env, err := a.sealer.Seal(record.KindEvent, id, now, class, pt)
+	if err != nil {
+		return Result{}, fmt.Errorf("seal: %w", err)
+	}
+	env.Public = public
+	seq, err := a.appendEnvelope(ctx, env)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Seq: seq, ID: hex.EncodeToString(id[:])}, nil
+	// What Events would decode from the record, kept for the search
+	// index's tailer (recent.go).
+	stored := *ev
+	stored.ID, stored.CapturedAt, stored.RetentionClass = hex.EncodeToString(id[:]), now, class
+	if dec, ok := decodedForm(&stored); ok {
+		a.recent.put(&recentRecord{seq: seq, bucket: env.Bucket, ev: dec})
+	}
+	return Result{Seq: seq, ID: stored.ID}, nil
 }
 
 // appendSealed seals plaintext into the (class, day of now) bucket and
@@ -562,6 +587,8 @@ func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope) (uin
 	}
 	if env.Kind == record.KindEvent {
 		a.count(env.Bucket, seq)
+	} else {
+		a.recent.put(&recentRecord{seq: seq, bucket: env.Bucket, err: notAnEvent(seq, env.Kind)})
 	}
 	return seq, nil
 }
@@ -628,20 +655,33 @@ func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, c
 		}
 		return pt, nil
 	}
-	head, err := json.Marshal(struct {
-		ID             string    `json:"id"`
-		CapturedAt     time.Time `json:"captured_at"`
-		RetentionClass string    `json:"retention_class"`
-	}{id, now, class})
+	// The head is what json.Marshal writes for struct{ID, CapturedAt,
+	// RetentionClass} with those three tags, less its closing brace.
+	ts, err := now.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	pt := make([]byte, 0, len(head)+len(enc))
-	pt = append(pt, head[:len(head)-1]...)
+	pt := make([]byte, 0, len(id)+len(ts)+len(class)+len(enc)+48)
+	pt = appendJSONString(append(pt, `{"id":`...), id)
+	pt = append(append(pt, `,"captured_at":`...), ts...)
+	pt = appendJSONString(append(pt, `,"retention_class":`...), class)
 	if len(enc) > 2 {
 		pt = append(pt, ',')
 	}
 	return append(pt, enc[1:]...), nil
+}
+
+// appendJSONString appends s as encoding/json writes it: quoted as is when
+// nothing in it needs escaping (record ids, class names), else through
+// json.Marshal.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
 }
 
 // Envelope returns the encoded envelope of record seq exactly as the
@@ -680,15 +720,57 @@ func (a *Archive) Get(seq uint64) (*onrecord.Event, error) {
 	return a.openEvent(seq, b)
 }
 
-// Events calls fn with every record from seq from on, in one pass over the
-// journal: the event, or why record seq is not one (a hold, a disposal, a
-// disposed record). Reading record by record with Get would re-read each
-// segment from its start every time.
+func notAnEvent(seq uint64, kind record.Kind) error {
+	return onrecord.Errorf(onrecord.EINVALID, "record %d is a %s record", seq, kind)
+}
+
+// Events calls fn with every record from seq from up to the end of the
+// journal as the call finds it: the event, or why record seq is not one (a
+// hold, a disposal, a disposed record). Records appended since this
+// archive was opened come from memory while they are recent (recent.go);
+// the others from the journal, in one pass over each stretch. Reading
+// record by record with Get would re-read each segment from its start
+// every time. The events passed to fn may be shared with later calls:
+// fn must not change them.
 func (a *Archive) Events(from uint64, fn func(seq uint64, ev *onrecord.Event, err error) error) error {
-	return a.journal.Scan(from, func(seq uint64, data []byte) error {
-		ev, err := a.openEvent(seq, data)
-		return fn(seq, ev, err)
-	})
+	end := a.journal.Len()
+	for seq := from; seq < end; {
+		if rec, ok := a.recent.get(seq); ok {
+			if err := fn(seq, rec.ev, rec.err); err != nil {
+				return err
+			}
+			seq++
+			continue
+		}
+		// Read from the journal up to the next record held in memory.
+		start := seq
+		var fnErr error
+		err := a.journal.Scan(start, func(s uint64, data []byte) error {
+			if s >= end {
+				return errStop
+			}
+			if s > start {
+				if _, ok := a.recent.get(s); ok {
+					return errStop
+				}
+			}
+			ev, err := a.openEvent(s, data)
+			seq = s + 1
+			if fnErr = fn(s, ev, err); fnErr != nil {
+				return errStop
+			}
+			return nil
+		})
+		switch {
+		case fnErr != nil:
+			return fnErr
+		case err != nil && !errors.Is(err, errStop):
+			return err
+		case seq == start:
+			return fmt.Errorf("events: record %d not found in the journal", start)
+		}
+	}
+	return nil
 }
 
 // openEvent decodes and decrypts an encoded envelope holding an event.
@@ -698,7 +780,7 @@ func (a *Archive) openEvent(seq uint64, b []byte) (*onrecord.Event, error) {
 		return nil, fmt.Errorf("record %d: %w", seq, err)
 	}
 	if env.Kind != record.KindEvent {
-		return nil, onrecord.Errorf(onrecord.EINVALID, "record %d is a %s record", seq, env.Kind)
+		return nil, notAnEvent(seq, env.Kind)
 	}
 	pt, err := a.sealer.Open(env)
 	if err != nil {
@@ -745,6 +827,9 @@ func (a *Archive) close() error {
 	}
 	if a.ledger != nil {
 		errs = append(errs, a.ledger.Close())
+	}
+	if a.ownStore != nil {
+		errs = append(errs, a.ownStore.Close())
 	}
 	if a.lock != nil {
 		errs = append(errs, a.lock.Close())

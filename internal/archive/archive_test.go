@@ -18,6 +18,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/blob/localfs"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/retention"
 )
@@ -189,13 +190,12 @@ func TestArchive_NoPlaintextAtRest(t *testing.T) {
 		t.Fatalf("attachment after reopen: %q, %v (%+v)", got, err, ev.Attachments[0])
 	}
 	a.Close()
-	blobs := 0
-	filepath.WalkDir(cfg.BlobDir(), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			blobs++
-		}
-		return nil
-	})
+	st, err := localfs.Open(cfg.BlobDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := st.Packed()
+	st.Close()
 	if blobs != 1 {
 		t.Fatalf("%d blobs stored, want 1 (content-addressed)", blobs)
 	}
@@ -351,6 +351,28 @@ func TestVerify_CountsAndCheckpoints(t *testing.T) {
 // TestStoredPlaintext_SplicedEqualsEncoded checks the write path's one
 // encoding: the event encoded for its content hash with the archive's
 // fields spliced in decodes to the same event as encoding it whole.
+// The head storedPlaintext writes by hand is byte for byte json.Marshal's.
+func TestStoredPlaintext_HeadIsMarshals(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 123, time.FixedZone("X", 3600))
+	for _, s := range []string{"", "abcd", "finra", "a\"b", "<x>&", "tab\there", "é", "\u2028", "back\\slash", "\x7f"} {
+		want, err := json.Marshal(struct {
+			ID             string    `json:"id"`
+			CapturedAt     time.Time `json:"captured_at"`
+			RetentionClass string    `json:"retention_class"`
+		}{s, now, s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := storedPlaintext(&onrecord.Event{}, []byte("{}"), s, now, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%q: head\n%s\nwant\n%s", s, got, want)
+		}
+	}
+}
+
 func TestStoredPlaintext_SplicedEqualsEncoded(t *testing.T) {
 	now := time.Date(2026, 12, 2, 10, 0, 0, 123, time.UTC)
 	for name, ev := range map[string]*onrecord.Event{

@@ -204,6 +204,7 @@ func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (reten
 	a.mu.Lock()
 	a.disposed[bucket] = true
 	a.mu.Unlock()
+	a.recent.drop(bucket)
 	if err := a.sealer.Destroy(bucket); err != nil {
 		return d, fmt.Errorf("disposal of %s recorded but key not yet destroyed (it will be on the next start): %w", bucket, err)
 	}
