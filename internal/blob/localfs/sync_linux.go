@@ -3,20 +3,20 @@
 package localfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// syncFS flushes the filesystem holding dir with syncfs(2), which waits
-// for the writeback and (since Linux 5.8) reports its errors.
-func syncFS(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
+// punch removes [off, off+n) from f: the blocks are freed and the range
+// reads back as zeros. Where the filesystem cannot punch holes it is
+// overwritten with zeros instead.
+func punch(f *os.File, off, n int64) error {
+	if n == 0 {
+		return nil
 	}
-	defer f.Close()
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -24,7 +24,7 @@ func syncFS(dir string) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			serr = unix.Syncfs(int(fd))
+			serr = unix.Fallocate(int(fd), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
 			if serr != unix.EINTR {
 				return
 			}
@@ -32,8 +32,12 @@ func syncFS(dir string) error {
 	}); err != nil {
 		return err
 	}
-	if serr != nil {
-		return fmt.Errorf("syncfs %s: %w", dir, serr)
+	switch {
+	case serr == nil:
+		return nil
+	case errors.Is(serr, unix.EOPNOTSUPP), errors.Is(serr, unix.ENOSYS):
+		return zero(f, off, n)
+	default:
+		return fmt.Errorf("punch hole in %s: %w", f.Name(), serr)
 	}
-	return nil
 }

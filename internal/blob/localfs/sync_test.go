@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,20 +23,24 @@ func TestGroupSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	var syncs atomic.Int64
 	var mu sync.Mutex
-	durableGen := uint64(0)
-	real := s.syncFS
-	s.syncFS = func() error {
-		s.mu.Lock()
-		target := s.written
-		s.mu.Unlock()
+	durableGen := map[string]bool{} // blobs whose frame was on file when a completed sync began
+	real := s.syncFile
+	s.syncFile = func(f *os.File) error {
+		live, _, err := scanPack(f, true)
+		if err != nil {
+			return err
+		}
 		syncs.Add(1)
-		if err := real(); err != nil {
+		if err := real(f); err != nil {
 			return err
 		}
 		mu.Lock()
-		durableGen = max(durableGen, target)
+		for _, b := range live {
+			durableGen[hex.EncodeToString(b.key[:])] = true
+		}
 		mu.Unlock()
 		return nil
 	}
@@ -47,11 +52,10 @@ func TestGroupSync(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			// Every write this goroutine could have made is covered.
 			mu.Lock()
 			defer mu.Unlock()
-			if durableGen == 0 {
-				t.Error("Put returned before any sync")
+			if !durableGen[addr(i)] {
+				t.Errorf("Put of %d returned before a sync covered it", i)
 			}
 		})
 	}
@@ -60,20 +64,21 @@ func TestGroupSync(t *testing.T) {
 		t.Fatalf("%d syncs for %d writes", got, n)
 	}
 	t.Logf("%d writes, %d syncs", n, syncs.Load())
-	if len(s.pending) != 0 {
-		t.Fatalf("%d blobs still pending after every Put returned", len(s.pending))
+	if len(s.pending) != 0 || s.synced != s.written {
+		t.Fatalf("%d chunks pending, synced %d of %d after every Put returned", len(s.pending), s.synced, s.written)
 	}
 }
 
 // TestFailedSyncIsFatal: a sync that fails fails the write it covered, a
-// later Put of the same (already linked) blob, and every write after it.
+// later Put of the same blob, reads of it, and every write after it.
 func TestFailedSyncIsFatal(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	boom := errors.New("EIO")
-	s.syncFS = func() error { return boom }
+	s.syncFile = func(*os.File) error { return boom }
 	ctx := context.Background()
 	if err := s.Put(ctx, addr(1), []byte("a")); !errors.Is(err, boom) {
 		t.Fatalf("Put with a failing sync: %v", err)
@@ -81,8 +86,53 @@ func TestFailedSyncIsFatal(t *testing.T) {
 	if err := s.Put(ctx, addr(1), []byte("a")); !errors.Is(err, boom) {
 		t.Fatalf("a retry of the unsynced blob was acknowledged: %v", err)
 	}
-	s.syncFS = func() error { return nil }
+	if _, err := s.Get(ctx, addr(1)); !errors.Is(err, boom) {
+		t.Fatalf("a read of the unsynced blob: %v", err)
+	}
+	s.syncFile = func(*os.File) error { return nil }
 	if err := s.Put(ctx, addr(2), []byte("b")); !errors.Is(err, boom) {
 		t.Fatalf("a write after a failed sync: %v", err)
+	}
+}
+
+// TestFailedSyncIsFatalToWaiters: writers waiting for the commit that
+// fails, and those that arrive while it runs, are all refused.
+func TestFailedSyncIsFatalToWaiters(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	boom := errors.New("EIO")
+	release := make(chan struct{})
+	var calls atomic.Int64
+	s.syncFile = func(*os.File) error {
+		if calls.Add(1) == 1 {
+			<-release
+		}
+		return boom
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	wg.Go(func() { errs <- s.Put(context.Background(), addr(0), []byte("first")) })
+	// Wait until the first writer is committing, then queue more.
+	for {
+		s.mu.Lock()
+		syncing := s.syncing
+		s.mu.Unlock()
+		if syncing {
+			break
+		}
+	}
+	for i := 1; i < 16; i++ {
+		wg.Go(func() { errs <- s.Put(context.Background(), addr(i), []byte("later")) })
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, boom) {
+			t.Fatalf("a write around a failed sync: %v", err)
+		}
 	}
 }
