@@ -19,6 +19,12 @@
 //     over all concurrent callers. The writer commits a batch at once when it
 //     already holds as many records as the previous batch, so a lone caller
 //     pays no added latency, and otherwise waits at most MaxBatchDelay.
+//   - The fsync of a batch of several records goes through Linux AIO
+//     (IOCB_CMD_FDSYNC), waited for on an eventfd in the runtime's poller
+//     (Syncer, aio_linux.go): a blocking fdatasync(2) keeps its thread's P
+//     for its whole length, which on a two-CPU machine left a CPU idle while
+//     goroutines queued. Same kernel call (vfs_fsync, datasync), same
+//     result, same rule on failure; a lone record is synced by fdatasync(2).
 //   - Fsync failure is fatal ("fsyncgate"): Linux may drop dirty pages after
 //     a write-back error, and a retried fsync can then report success for data
 //     that is gone. The batch fails, OnCommit is not called, and every later

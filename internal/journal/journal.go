@@ -24,6 +24,7 @@ import (
 type Journal struct {
 	opts      Options
 	fs        FS
+	syncer    *Syncer // the writer's, for batches of several records (sync)
 	log       *slog.Logger
 	dir       string
 	batchCap  int // encoded bytes per batch: min(MaxBatchBytes, segment capacity)
@@ -548,6 +549,10 @@ func (j *Journal) Close() error {
 	default:
 	}
 	<-j.stopped
+	if j.syncer != nil {
+		j.syncer.Close()
+		j.syncer = nil
+	}
 	if j.active != nil {
 		if err := j.active.f.Close(); err != nil {
 			return fmt.Errorf("journal: close segment %s: %w", j.active.path, err)
