@@ -15,6 +15,7 @@ import (
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/export/redact"
+	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/search"
 )
 
@@ -114,7 +115,10 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 	}
 	seqs, err := a.index.ix.Matches(ctx, q, a.custodians())
 	if err != nil {
-		return ExportJob{}, &SearchError{err}
+		if errors.Is(err, index.ErrNoCustodians) || errors.As(err, new(*index.CustodianError)) {
+			return ExportJob{}, &SearchError{err}
+		}
+		return ExportJob{}, fmt.Errorf("select the records: %w", err)
 	}
 	job := &ExportJob{ID: id, State: "running", Query: q.String(), Format: req.Format, Dir: dir, By: who, Total: len(seqs), Started: time.Now().UTC()}
 	a.exports.mu.Lock()

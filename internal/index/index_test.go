@@ -289,8 +289,11 @@ func TestSearch_Custodian(t *testing.T) {
 	}
 	resolve := func(_ context.Context, name string) ([]CustodianSpan, error) {
 		spans, ok := people[name]
+		if name == "broken" {
+			return nil, errors.New("directory unavailable")
+		}
 		if !ok {
-			return nil, errors.New("no such person")
+			return nil, onrecord.Errorf(onrecord.ENOTFOUND, "no such person")
 		}
 		return spans, nil
 	}
@@ -324,6 +327,10 @@ func TestSearch_Custodian(t *testing.T) {
 	var ce *CustodianError
 	if !errors.As(err, &ce) || ce.Name != "zed" {
 		t.Errorf("unknown custodian: %v, want a *CustodianError for zed", err)
+	}
+	_, err = ix.Search(t.Context(), mustParse(t, "custodian:broken", nil), SearchOptions{Custodian: resolve})
+	if err == nil || errors.As(err, &ce) {
+		t.Errorf("a failing resolver: %v, want an error that is not the query's fault", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/search"
 )
 
@@ -26,8 +27,10 @@ type CustodianSpan struct {
 }
 
 // CustodianResolver resolves the name in a custodian: query to the spans
-// of the identities the person held. An error (an unknown or ambiguous
-// name) fails the search, wrapped in a *CustodianError.
+// of the identities the person held. An unknown or ambiguous name (an
+// *onrecord.Error with ENOTFOUND or EINVALID) fails the search as the
+// query's fault, wrapped in a *CustodianError; any other error is the
+// resolver's own failure.
 type CustodianResolver func(ctx context.Context, name string) ([]CustodianSpan, error)
 
 // CustodianError is a custodian: name the resolver refused: the query's
@@ -290,7 +293,10 @@ func (c *compiler) custodianPred(name string, p *plan) (string, error) {
 	}
 	spans, err := c.custodian(c.ctx, name)
 	if err != nil {
-		return "", &CustodianError{Name: name, Err: err}
+		if code := onrecord.ErrorCode(err); code == onrecord.ENOTFOUND || code == onrecord.EINVALID {
+			return "", &CustodianError{Name: name, Err: err}
+		}
+		return "", fmt.Errorf("custodian:%s: %w", name, err) // the resolver's failure, not the query's
 	}
 	if len(spans) == 0 {
 		return "0", nil
