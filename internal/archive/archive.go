@@ -541,12 +541,7 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 	}
 	public := make([]byte, 0, 64)
 	public = append(append(public, idem[:]...), content[:]...)
-	env, err := a.sealer.Seal(record.KindEvent, id, now, class, pt)
-	if err != nil {
-		return Result{}, fmt.Errorf("seal: %w", err)
-	}
-	env.Public = public
-	seq, err := a.appendEnvelope(ctx, env)
+	seq, bucket, err := a.appendSealed(ctx, record.KindEvent, id, now, class, pt, public)
 	if err != nil {
 		return Result{}, err
 	}
@@ -555,7 +550,7 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 	stored := *ev
 	stored.ID, stored.CapturedAt, stored.RetentionClass = hex.EncodeToString(id[:]), now, class
 	if dec, ok := decodedForm(&stored); ok {
-		a.recent.put(&recentRecord{seq: seq, bucket: env.Bucket, ev: dec})
+		a.recent.put(&recentRecord{seq: seq, bucket: bucket, ev: dec})
 	}
 	return Result{Seq: seq, ID: stored.ID}, nil
 }
@@ -563,13 +558,14 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 // appendSealed seals plaintext into the (class, day of now) bucket and
 // appends it. It is the lowest layer of the write path and what the journal
 // benchmark measures.
-func (a *Archive) appendSealed(ctx context.Context, kind record.Kind, id [16]byte, now time.Time, class string, pt, public []byte) (uint64, error) {
+func (a *Archive) appendSealed(ctx context.Context, kind record.Kind, id [16]byte, now time.Time, class string, pt, public []byte) (seq uint64, bucket string, err error) {
 	env, err := a.sealer.Seal(kind, id, now, class, pt)
 	if err != nil {
-		return 0, fmt.Errorf("seal: %w", err)
+		return 0, "", fmt.Errorf("seal: %w", err)
 	}
 	env.Public = public
-	return a.appendEnvelope(ctx, env)
+	seq, err = a.appendEnvelope(ctx, env)
+	return seq, env.Bucket, err
 }
 
 func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope) (uint64, error) {
@@ -600,7 +596,8 @@ func (a *Archive) AppendRaw(ctx context.Context, pt []byte) (uint64, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return 0, err
 	}
-	return a.appendSealed(ctx, record.KindEvent, id, a.now().UTC(), a.cfg.DefaultRetentionClass, pt, nil)
+	seq, _, err := a.appendSealed(ctx, record.KindEvent, id, a.now().UTC(), a.cfg.DefaultRetentionClass, pt, nil)
+	return seq, err
 }
 
 func (a *Archive) keyedHash(domain string, b []byte) [32]byte {

@@ -43,7 +43,7 @@ func (a *Archive) changeHold(ctx context.Context, h retention.Hold) error {
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
-	if _, err := a.appendSealed(ctx, record.KindHold, id, h.At, config.SystemClass, pt, nil); err != nil {
+	if _, _, err := a.appendSealed(ctx, record.KindHold, id, h.At, config.SystemClass, pt, nil); err != nil {
 		return err
 	}
 	return a.holds.Apply(h)

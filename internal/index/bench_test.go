@@ -98,17 +98,7 @@ func BenchmarkIndexAdd(b *testing.B) {
 // BenchmarkSearch measures one search (count capped at 1000 plus the top
 // 20) on a 50,000-event index.
 func BenchmarkSearch(b *testing.B) {
-	ix, err := Open(b.TempDir(), testKey(3))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ix.Close()
-	entries := corpus(benchEvents)
-	for i := 0; i < len(entries); i += BatchSize {
-		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ix := benchIndex(b)
 	for _, bc := range []struct {
 		name, query string
 		order       Order
@@ -127,6 +117,7 @@ func BenchmarkSearch(b *testing.B) {
 		q := mustParse(b, bc.query, nil)
 		b.Run(bc.name, func(b *testing.B) {
 			var res Results
+			var err error
 			for b.Loop() {
 				res, err = ix.Search(b.Context(), q, SearchOptions{Order: bc.order})
 				if err != nil {
@@ -141,17 +132,7 @@ func BenchmarkSearch(b *testing.B) {
 // BenchmarkSearchNewestWalk compares the newest-first walk (newest.go)
 // with sorting every match, on a 50,000-event index.
 func BenchmarkSearchNewestWalk(b *testing.B) {
-	ix, err := Open(b.TempDir(), testKey(3))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ix.Close()
-	entries := corpus(benchEvents)
-	for i := 0; i < len(entries); i += BatchSize {
-		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ix := benchIndex(b)
 	sorted := &Index{db: ix.db, w: ix.w, dir: ix.dir, sortAlways: true}
 	for _, query := range []string{"the", "wire funds", `"please call"`} {
 		q := mustParse(b, query, nil)
@@ -168,4 +149,21 @@ func BenchmarkSearchNewestWalk(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchIndex is a 50,000-event index for the search benchmarks, closed
+// when the benchmark ends.
+func benchIndex(b *testing.B) *Index {
+	ix, err := Open(b.TempDir(), testKey(3))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ix.Close() })
+	entries := corpus(benchEvents)
+	for i := 0; i < len(entries); i += BatchSize {
+		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ix
 }

@@ -21,7 +21,7 @@
 //     pays no added latency, and otherwise waits at most MaxBatchDelay.
 //   - The fsync of a batch of several records goes through Linux AIO
 //     (IOCB_CMD_FDSYNC), waited for on an eventfd in the runtime's poller
-//     (Syncer, aio_linux.go): a blocking fdatasync(2) keeps its thread's P
+//     (durable.Syncer): a blocking fdatasync(2) keeps its thread's P
 //     for its whole length, which on a two-CPU machine left a CPU idle while
 //     goroutines queued. Same kernel call (vfs_fsync, datasync), same
 //     result, same rule on failure; a lone record is synced by fdatasync(2).

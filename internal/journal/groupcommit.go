@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/onrecord/onrecord/internal/durable"
 	"time"
 )
 
@@ -202,8 +203,8 @@ func (j *Journal) failure() error {
 
 // sync makes a batch of n records in f durable. A batch of several —
 // callers are waiting together, so goroutines are queueing for the CPUs —
-// is synced through the journal's Syncer, which waits without keeping a
-// thread and its P (aio_linux.go). A batch of one is synced by
+// is synced through a durable.Syncer, which waits without keeping a
+// thread and its P (durable/aio_linux.go). A batch of one is synced by
 // fdatasync(2) itself: a caller alone is answered sooner that way (about
 // 0.1 against 0.2 ms here), and with no one else waiting there is no P to
 // free. The Syncer is shared by the journal's segments, so a segment roll
@@ -214,7 +215,7 @@ func (j *Journal) sync(f File, n int) error {
 		return f.Sync()
 	}
 	if j.syncer == nil {
-		j.syncer = NewSyncer()
+		j.syncer = durable.NewSyncer()
 	}
 	return j.syncer.Fdatasync(of.File)
 }

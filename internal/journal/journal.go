@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/onrecord/onrecord/internal/durable"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -24,7 +25,7 @@ import (
 type Journal struct {
 	opts      Options
 	fs        FS
-	syncer    *Syncer // the writer's, for batches of several records (sync)
+	syncer    *durable.Syncer // the writer's, for batches of several records (sync)
 	log       *slog.Logger
 	dir       string
 	batchCap  int // encoded bytes per batch: min(MaxBatchBytes, segment capacity)

@@ -10,32 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdatasync flushes the file's data and the metadata needed to read it back.
-// It goes through SyscallConn so the descriptor is not switched to blocking
-// mode as (*os.File).Fd would do. EINTR means the call did not run, so it is
-// reissued; any other error is returned and never retried by the journal.
-func fdatasync(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("fdatasync %s: %w", f.Name(), err)
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Fdatasync(int(fd))
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return fmt.Errorf("fdatasync %s: %w", f.Name(), err)
-	}
-	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
-	}
-	return nil
-}
-
 // fallocate reserves [off, off+n) with mode 0, which also extends the file
 // size; the reserved range reads back as zeros.
 func fallocate(f *os.File, off, n int64) error {

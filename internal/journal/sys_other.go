@@ -8,9 +8,6 @@ import (
 	"os"
 )
 
-// fdatasync falls back to a full fsync where fdatasync is not available.
-func fdatasync(f *os.File) error { return f.Sync() }
-
 // fallocate is not available here; the journal runs without preallocation.
 func fallocate(f *os.File, _, _ int64) error {
 	return fmt.Errorf("fallocate %s: %w", f.Name(), errors.ErrUnsupported)

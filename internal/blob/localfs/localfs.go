@@ -8,7 +8,7 @@
 // writers arrived meanwhile (like the journal's group commit). A failed
 // write or sync fails every write it covered and every write after it:
 // nothing is acknowledged on the strength of a sync that failed. The sync
-// is the journal's (journal.Syncer): it waits without holding a thread
+// is the journal's (durable.Syncer): it waits without holding a thread
 // where the kernel allows.
 //
 // Layout:
@@ -34,7 +34,6 @@ import (
 
 	"github.com/onrecord/onrecord/internal/blob"
 	"github.com/onrecord/onrecord/internal/durable"
-	"github.com/onrecord/onrecord/internal/journal"
 )
 
 // Store is a directory of blobs.
@@ -59,7 +58,7 @@ type Store struct {
 	// syncFile makes a pack's data durable (syncer's fdatasync); a test
 	// replaces it to inject failures.
 	syncFile func(f *os.File) error
-	syncer   *journal.Syncer
+	syncer   *durable.Syncer
 	// packLimit is packSize; a test lowers it.
 	packLimit int64
 }
@@ -89,7 +88,7 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{dir: dir, packs: filepath.Join(dir, "packs"), index: map[[32]byte]loc{}, files: map[uint32]*os.File{}}
 	s.cond = sync.NewCond(&s.mu)
-	s.syncer = journal.NewSyncer()
+	s.syncer = durable.NewSyncer()
 	s.syncFile, s.packLimit = s.syncer.Fdatasync, packSize
 	if err := durable.MkdirAll(s.packs); err != nil {
 		return nil, fmt.Errorf("blob directory: %w", err)

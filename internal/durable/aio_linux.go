@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package journal
+package durable
 
 import (
 	"errors"
@@ -73,7 +73,7 @@ func newAIOSync() *aioSync {
 		return nil
 	}
 	// Non-blocking, so reads wait in the network poller.
-	return &aioSync{ctx: ctx, efd: os.NewFile(uintptr(fd), "journal-aio-eventfd"), efdNum: fd}
+	return &aioSync{ctx: ctx, efd: os.NewFile(uintptr(fd), "aio-eventfd"), efdNum: fd}
 }
 
 // errAIOUnsupported says the kernel refused the request itself: nothing
