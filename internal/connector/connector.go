@@ -40,6 +40,31 @@ type Request struct {
 	Body       []byte
 	ReceivedAt time.Time
 	RemoteAddr string
+
+	form    url.Values // Form's result, read once
+	formErr error
+	formSet bool
+}
+
+// Form returns the delivery's form parameters: the query string of a GET
+// or HEAD, else the body as application/x-www-form-urlencoded. It parses
+// once, so a connector that verifies a signature over the parameters
+// (Twilio) and then maps them does not read the body twice. The values are
+// shared: callers must not change them.
+func (r *Request) Form() (url.Values, error) {
+	if !r.formSet {
+		r.formSet = true
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if r.URL == nil {
+				r.formErr = errors.New("GET webhook without a URL")
+			} else {
+				r.form, r.formErr = url.ParseQuery(r.URL.RawQuery)
+			}
+		} else {
+			r.form, r.formErr = url.ParseQuery(string(r.Body))
+		}
+	}
+	return r.form, r.formErr
 }
 
 // Response is what a connector answers to a handshake.

@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	json "github.com/go-json-experiment/json/v1"
 	"pgregory.net/rapid"
 
 	"github.com/onrecord/onrecord/internal/connector"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord/internal/connector"
 )
 

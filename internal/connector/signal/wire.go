@@ -1,6 +1,6 @@
 package signal
 
-import "encoding/json"
+import json "github.com/go-json-experiment/json/v1"
 
 // The types below mirror signal-cli's Json*.java records
 // (src/main/java/org/asamk/signal/json). signal-cli writes null for absent

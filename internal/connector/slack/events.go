@@ -1,10 +1,10 @@
 package slack
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/connector"
 )

@@ -1,13 +1,13 @@
 package slack
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	json "github.com/go-json-experiment/json/v1"
 	"pgregory.net/rapid"
 
 	"github.com/onrecord/onrecord/internal/connector"

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord/internal/connector"
 )
 
@@ -79,7 +79,9 @@ func (c *Connector) Handshake(req *connector.Request) (*connector.Response, bool
 	}
 	body := bytes.TrimSpace(req.Body)
 	switch {
-	case len(body) > 0 && body[0] == '{':
+	case len(body) > 0 && body[0] == '{' && bytes.Contains(body, []byte("url_verification")):
+		// Only a body naming the type is decoded here: every event
+		// delivery passes through this check, and Parse decodes it anyway.
 		var v struct {
 			Type      string `json:"type"`
 			Challenge string `json:"challenge"`

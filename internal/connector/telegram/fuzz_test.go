@@ -1,13 +1,13 @@
 package telegram
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
+	json "github.com/go-json-experiment/json/v1"
 	"pgregory.net/rapid"
 
 	"github.com/onrecord/onrecord/internal/connector"

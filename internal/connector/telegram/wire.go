@@ -2,11 +2,12 @@ package telegram
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // The types below mirror the Bot API objects (https://core.telegram.org/bots/api)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"path"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/connector"
@@ -84,16 +84,7 @@ func isEventStream(req *connector.Request) bool {
 // (never from the URL, whose query belongs to whoever configured it), from
 // the query for GET webhooks.
 func requestParams(req *connector.Request) (url.Values, error) {
-	var p url.Values
-	var err error
-	if req.Method == http.MethodGet || req.Method == http.MethodHead {
-		if req.URL == nil {
-			return nil, errors.New("GET webhook without a URL")
-		}
-		p, err = url.ParseQuery(req.URL.RawQuery)
-	} else {
-		p, err = url.ParseQuery(string(req.Body))
-	}
+	p, err := req.Form()
 	if err != nil {
 		return nil, fmt.Errorf("read form parameters: %w", err)
 	}
@@ -101,8 +92,20 @@ func requestParams(req *connector.Request) (url.Values, error) {
 }
 
 // validUTF8 replaces invalid UTF-8 (a %FF in a form body) so every field
-// of an event is valid; Raw keeps the bytes as they were.
+// of an event is valid; Raw keeps the bytes as they were. p is returned
+// as it is when it is valid already, which deliveries almost always are;
+// else a copy is, since p is the request's own (Request.Form).
 func validUTF8(p url.Values) url.Values {
+	valid := true
+	for k, vs := range p {
+		valid = valid && utf8.ValidString(k)
+		for _, v := range vs {
+			valid = valid && utf8.ValidString(v)
+		}
+	}
+	if valid {
+		return p
+	}
 	out := make(url.Values, len(p))
 	for k, vs := range p {
 		k = strings.ToValidUTF8(k, "\uFFFD")

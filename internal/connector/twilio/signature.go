@@ -64,7 +64,7 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 	case req.Method == http.MethodGet || req.Method == http.MethodHead:
 		// GET webhooks carry their parameters in the (signed) URL.
 	default:
-		params, err = url.ParseQuery(string(req.Body))
+		params, err = req.Form()
 		if err != nil {
 			return fail("form body is not valid application/x-www-form-urlencoded")
 		}

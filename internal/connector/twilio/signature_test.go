@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord/internal/connector"
 	twiliosim "github.com/onrecord/onrecord/internal/sim/twilio"
 )

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -19,6 +18,7 @@ import (
 	"path"
 	"strings"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/connector"
 )

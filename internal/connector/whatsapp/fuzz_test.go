@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	json "github.com/go-json-experiment/json/v1"
 	"pgregory.net/rapid"
 
 	"github.com/onrecord/onrecord/internal/connector"

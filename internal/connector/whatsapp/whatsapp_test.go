@@ -1,13 +1,13 @@
 package whatsapp
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	json "github.com/go-json-experiment/json/v1"
 	"github.com/onrecord/onrecord/internal/connector"
 	whatsappsim "github.com/onrecord/onrecord/internal/sim/whatsapp"
 )

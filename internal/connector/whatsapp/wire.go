@@ -2,8 +2,9 @@ package whatsapp
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
+
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // The types below mirror the webhook payload as Meta documents it, only as
