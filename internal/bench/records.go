@@ -56,9 +56,8 @@ const (
 	// (BENCHMARKS.md, bench ingest).
 	DefaultTailRate     = 5_000
 	DefaultTailDuration = 10 * time.Second
-	// DefaultTailEvery is how often the server's indexer catches up
-	// (internal/app: a.index.run(ctx, 250*time.Millisecond)).
-	DefaultTailEvery       = 250 * time.Millisecond
+	// DefaultTailEvery is how often the server's indexer catches up.
+	DefaultTailEvery       = app.IndexInterval
 	DefaultQueriesPerClass = 100
 	DefaultExportSelection = 50_000
 	DefaultExportBudget    = 15 * time.Second

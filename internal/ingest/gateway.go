@@ -149,7 +149,7 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &connector.Request{
-		Method: r.Method, URL: r.URL, PublicURL: g.publicURL(r), Header: r.Header.Clone(),
+		Method: r.Method, URL: r.URL, PublicURL: g.publicURL(r), Header: r.Header,
 		Body: body, ReceivedAt: start.UTC(), RemoteAddr: r.RemoteAddr,
 	}
 	if resp, ok, err := handshake(ch.Connector, req); err != nil {

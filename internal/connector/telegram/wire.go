@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
+	"github.com/go-json-experiment/json/jsontext"
 	json "github.com/go-json-experiment/json/v1"
 )
 
@@ -260,40 +262,37 @@ type field struct {
 // more than one, and a duplicated key is read once (the first), so the same
 // thing is never archived twice from one body.
 func objectFields(raw []byte) ([]field, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
+	// jsontext reads tokens without decoding values; the options keep
+	// encoding/json's leniency (a duplicated key, invalid UTF-8 in a
+	// string), which the parsing after this relies on.
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, fmt.Errorf("read JSON: %w", err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	if tok.Kind() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
 	var out []field
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, fmt.Errorf("read JSON: %w", err)
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("read JSON: object key is not a string")
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		key := tok.String()
+		v, err := dec.ReadValue()
+		if err != nil {
 			return nil, fmt.Errorf("read JSON member %q: %w", truncate(key, 40), err)
 		}
-		if seen[key] {
+		if slices.ContainsFunc(out, func(f field) bool { return f.Key == key }) {
 			continue
 		}
-		seen[key] = true
-		out = append(out, field{Key: key, Value: v})
+		out = append(out, field{Key: key, Value: bytes.Clone(v)})
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
+	if _, err := dec.ReadToken(); err != nil { // the closing brace
 		return nil, fmt.Errorf("read JSON: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("read JSON: data after the object")
 	}
 	return out, nil
