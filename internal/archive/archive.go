@@ -69,8 +69,7 @@ type Archive struct {
 	// recent holds the latest records decoded, for Events (recent.go).
 	recent recent
 
-	seen  sync.Map // dupKey → *pending: every (id, content) stored
-	first sync.Map // [32]byte idempotency hash → *pending of its first record
+	dedup *dedup // every (id, content) stored, and each id's first record
 
 	mu       sync.Mutex // guards disposed
 	buckets  sync.Map   // bucket name → *bucketStats
@@ -90,14 +89,6 @@ func (s *bucketStats) snapshot() (records, first, last uint64) {
 	return s.records.Load(), s.firstSeq.Load(), s.lastSeq.Load()
 }
 
-// pending is the duplicate-map entry of one (id, content): done is closed
-// once the first append of it has finished, with err set on failure.
-type pending struct {
-	done chan struct{}
-	seq  uint64
-	err  error
-}
-
 // Open opens (creating on first use) the data directory, recovers the
 // journal, rebuilds the Merkle tree, the duplicate map and the hold registry
 // from it, and checks the stored checkpoints against the rebuilt tree.
@@ -110,6 +101,7 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		policy:   retention.Policy{Classes: cfg.Retentions()},
 		holds:    retention.NewHolds(),
 		disposed: map[string]bool{},
+		dedup:    newDedup(),
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -280,10 +272,7 @@ func (a *Archive) learn(seq uint64, env *record.Envelope) error {
 			var idem, content [32]byte
 			copy(idem[:], env.Public[:32])
 			copy(content[:], env.Public[32:])
-			p := &pending{done: make(chan struct{}), seq: seq}
-			close(p.done)
-			a.seen.LoadOrStore(dupKey(idem, content), p)
-			a.first.LoadOrStore(idem, p)
+			a.dedup.learn(idem, dupKey(idem, content), seq)
 		}
 		a.count(env.Bucket, seq)
 	case record.KindHold:
@@ -458,69 +447,26 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		return Result{}, err
 	}
 	key := dupKey(idem, content)
-	for {
-		p := &pending{done: make(chan struct{})}
-		prev, loaded := a.seen.LoadOrStore(key, p)
-		if loaded {
-			q := prev.(*pending)
-			select {
-			case <-q.done:
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
-			}
-			if q.err != nil {
-				continue // that attempt failed and was removed; try again
-			}
-			return Result{Seq: q.seq, Duplicate: true}, nil
-		}
-		conflictWith, conflict, err := a.claimFirst(ctx, idem, p)
-		if err != nil {
-			p.err = err
-			a.seen.Delete(key)
-			close(p.done)
-			return Result{}, err
-		}
-		res, err := a.appendNew(ctx, ev, enc, class, idem, content)
-		p.seq, p.err = res.Seq, err
-		if err != nil {
-			a.seen.Delete(key)
-			if !conflict {
-				a.first.CompareAndDelete(idem, p)
-			}
-		}
-		close(p.done)
-		if err == nil && conflict {
-			res.Conflict, res.ConflictWith = true, conflictWith
-			a.log.Warn("conflict: same provider id stored with different content",
-				"channel", ev.Channel, "kind", ev.Kind, "seq", res.Seq, "first_seq", conflictWith)
-		}
-		return res, err
+	p, seq, dup, err := a.dedup.begin(ctx, key)
+	if err != nil {
+		return Result{}, err
 	}
-}
-
-// claimFirst makes p the first record of its idempotency key, or reports
-// the first record's sequence number if another content got there before.
-// It waits for a first append still in flight, so that two versions that
-// arrive together are still seen as a conflict.
-func (a *Archive) claimFirst(ctx context.Context, idem [32]byte, p *pending) (uint64, bool, error) {
-	for {
-		v, loaded := a.first.LoadOrStore(idem, p)
-		if !loaded {
-			return 0, false, nil
-		}
-		q := v.(*pending)
-		select {
-		case <-q.done:
-		case <-ctx.Done():
-			return 0, false, ctx.Err()
-		}
-		if q.err == nil {
-			return q.seq, true, nil
-		}
-		if a.first.CompareAndSwap(idem, q, p) {
-			return 0, false, nil
-		}
+	if dup {
+		return Result{Seq: seq, Duplicate: true}, nil
 	}
+	firstSeq, claimed, err := a.dedup.claimFirst(ctx, idem, p)
+	if err != nil {
+		a.dedup.finish(p, key, idem, false, 0, err)
+		return Result{}, err
+	}
+	res, err := a.appendNew(ctx, ev, enc, class, idem, content)
+	a.dedup.finish(p, key, idem, claimed, res.Seq, err)
+	if err == nil && !claimed {
+		res.Conflict, res.ConflictWith = true, firstSeq
+		a.log.Warn("conflict: same provider id stored with different content",
+			"channel", ev.Channel, "kind", ev.Kind, "seq", res.Seq, "first_seq", firstSeq)
+	}
+	return res, err
 }
 
 // dupKey identifies one content under one idempotency key: a retry of

@@ -31,25 +31,15 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 		return Result{}, err
 	}
 	key := dupKey(idem, content)
-	if v, ok := a.seen.Load(key); ok {
-		p := v.(*pending)
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
-		if p.err == nil {
-			return Result{Seq: p.seq, Duplicate: true}, nil
-		}
-	}
-	p := &pending{done: make(chan struct{})}
-	a.seen.Store(key, p)
-	res, err := a.appendNew(ctx, ev, enc, config.SystemClass, idem, content)
-	p.seq, p.err = res.Seq, err
+	p, seq, dup, err := a.dedup.begin(ctx, key)
 	if err != nil {
-		a.seen.Delete(key)
+		return Result{}, err
 	}
-	close(p.done)
+	if dup {
+		return Result{Seq: seq, Duplicate: true}, nil
+	}
+	res, err := a.appendNew(ctx, ev, enc, config.SystemClass, idem, content)
+	a.dedup.finish(p, key, idem, false, res.Seq, err)
 	return res, err
 }
 
