@@ -216,14 +216,16 @@ func (e *Event) Validate() error {
 			return err
 		}
 	}
+	// The field names are formatted only for an error: Validate runs twice
+	// for every captured event.
 	for i, p := range e.Recipients {
-		if err := req(fmt.Sprintf("recipients[%d].id", i), p.ID); err != nil {
-			return err
+		if req("", p.ID) != nil {
+			return req(fmt.Sprintf("recipients[%d].id", i), p.ID)
 		}
 	}
 	for i, a := range e.Attachments {
-		if err := req(fmt.Sprintf("attachments[%d].name", i), a.Name); err != nil {
-			return err
+		if req("", a.Name) != nil {
+			return req(fmt.Sprintf("attachments[%d].name", i), a.Name)
 		}
 	}
 	if !utf8.ValidString(e.Body) {

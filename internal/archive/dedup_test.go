@@ -1,7 +1,10 @@
 package archive
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"testing"
@@ -120,5 +123,24 @@ func TestDedup_WaitEndsWithContext(t *testing.T) {
 	defer cancel()
 	if _, _, _, err := d.begin(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's", err)
+	}
+}
+
+func TestKeyedHash_SameFromTheKeyedStateAsFromScratch(t *testing.T) {
+	a := &Archive{dedupKey: []byte("0123456789abcdef0123456789abcdef")}
+	for _, tc := range []struct{ domain, in string }{
+		{"idempotency", "wa\x00wamid.1\x00message"},
+		{"idempotency", "wa\x00wamid.2\x00message"},
+		{"content", ""},
+		{"content", `{"channel":"wa"}`},
+	} {
+		m := hmac.New(sha256.New, a.dedupKey)
+		m.Write([]byte(tc.domain + "\x00" + tc.in))
+		want := m.Sum(nil)
+		for range 2 { // the first call keys the state, the second reuses it
+			if got := a.keyedHash(tc.domain, []byte(tc.in)); !bytes.Equal(got[:], want) {
+				t.Fatalf("keyedHash(%q, %q) = %x, want %x", tc.domain, tc.in, got, want)
+			}
+		}
 	}
 }
