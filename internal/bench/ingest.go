@@ -200,6 +200,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"bare_http_p50_ms" + sfx, percentile(bareClosed.lat, .50), "ms"},
 		Metric{"bare_http_p99_ms" + sfx, percentile(bareClosed.lat, .99), "ms"},
 		Metric{"bare_http_cpus_busy" + sfx, bareClosed.cores(), "CPUs"},
+		Metric{"bare_http_cpu_us_per_request" + sfx, bareClosed.cpuPer(), "µs"},
 		Metric{"bare_http_open_p50_ms", percentile(bareOpen.lat, .50), "ms"},
 		Metric{"bare_http_open_p99_ms", percentile(bareOpen.lat, .99), "ms"},
 		Metric{"bare_http_open_failures", float64(bareOpen.failures + bareOpen.unsent), "requests"},
@@ -209,9 +210,15 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_p50_ms" + sfx, percentile(full.lat, .50), "ms"},
 		Metric{"ingest_p99_ms" + sfx, percentile(full.lat, .99), "ms"},
 		Metric{"ingest_cpus_busy" + sfx, full.cores(), "CPUs"},
+		Metric{"ingest_cpu_us_per_webhook" + sfx, full.cpuPer(), "µs"},
 		Metric{"ingest_failures" + sfx, float64(full.failures), "webhooks"})
 	if r := bareClosed.rate(); r > 0 {
 		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_ratio" + sfx, full.rate() / r, "ratio"})
+	}
+	// The same ratio in CPU per request (load generator included on both
+	// sides): what the rate ratio would be if both kept the CPUs busy.
+	if c := full.cpuPer(); c > 0 {
+		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_cpu_ratio" + sfx, bareClosed.cpuPer() / c, "ratio"})
 	}
 	rep.Results = append(rep.Results,
 		Metric{"ingest_open_offered_per_s", float64(opts.Rate), "webhooks/s"},

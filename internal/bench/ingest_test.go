@@ -16,13 +16,13 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"fdatasync_4k_p50_ms", "fdatasync_4k_p99_ms", "bare_http_per_s_4c", "bare_http_p99_ms_4c",
-		"bare_http_cpus_busy_4c", "bare_http_open_p99_ms", "bare_http_open_failures", "open_loop_send_lag_p99_ms"} {
+		"bare_http_cpus_busy_4c", "bare_http_cpu_us_per_request_4c", "bare_http_open_p99_ms", "bare_http_open_failures", "open_loop_send_lag_p99_ms"} {
 		if _, ok := value(rep.Limits, name); !ok {
 			t.Errorf("limit %s missing", name)
 		}
 	}
 	for _, name := range []string{"ingest_webhooks_per_s_4c", "ingest_p50_ms_4c", "ingest_p99_ms_4c", "ingest_cpus_busy_4c",
-		"ingest_vs_bare_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
+		"ingest_cpu_us_per_webhook_4c", "ingest_vs_bare_ratio_4c", "ingest_vs_bare_cpu_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
 		"distinct_deliveries_sent", "records_stored", "resent_found_stored"} {
 		if _, ok := value(rep.Results, name); !ok {
 			t.Errorf("result %s missing", name)

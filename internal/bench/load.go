@@ -119,6 +119,16 @@ func (r loadResult) cores() float64 {
 	return r.cpu.Seconds() / r.elapsed.Seconds()
 }
 
+// cpuPer is the process's CPU time per acknowledged request, in
+// microseconds: unlike the rate, it does not move with time the CPUs sat
+// idle, so it compares runs whose latencies differ.
+func (r loadResult) cpuPer() float64 {
+	if len(r.acked) == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(len(r.acked))
+}
+
 func (r loadResult) String() string {
 	s := fmt.Sprintf("%.0f/s acknowledged, p50 %.2f ms, p99 %.2f ms, %.2f CPUs busy, %d failed", r.rate(),
 		percentile(r.lat, .50), percentile(r.lat, .99), r.cores(), r.failures)
