@@ -561,9 +561,7 @@ func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
 		m.Write([]byte{0})
 		if c, ok := m.(hash.Cloner); ok {
 			if keep, err := c.Clone(); err == nil {
-				if kc, ok := keep.(hash.Cloner); ok {
-					a.macs.LoadOrStore(domain, kc)
-				}
+				a.macs.LoadOrStore(domain, keep)
 			}
 		}
 	}
