@@ -274,7 +274,7 @@ func (a *Archive) learn(seq uint64, env *record.Envelope) error {
 			var idem, content [32]byte
 			copy(idem[:], env.Public[:32])
 			copy(content[:], env.Public[32:])
-			a.dedup.learn(idem, dupKey(idem, content), seq)
+			a.dedup.learn(idem, content, seq)
 		}
 		a.count(env.Bucket, seq)
 	case record.KindHold:
@@ -448,8 +448,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	key := dupKey(idem, content)
-	p, seq, dup, err := a.dedup.begin(ctx, key)
+	p, seq, dup, err := a.dedup.begin(ctx, idem, content)
 	if err != nil {
 		return Result{}, err
 	}
@@ -458,11 +457,11 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	}
 	firstSeq, claimed, err := a.dedup.claimFirst(ctx, idem, p)
 	if err != nil {
-		a.dedup.finish(p, key, idem, false, 0, err)
+		a.dedup.finish(p, idem, content, false, 0, err)
 		return Result{}, err
 	}
 	res, err := a.appendNew(ctx, ev, enc, class, idem, content)
-	a.dedup.finish(p, key, idem, claimed, res.Seq, err)
+	a.dedup.finish(p, idem, content, claimed, res.Seq, err)
 	if err == nil && !claimed {
 		res.Conflict, res.ConflictWith = true, firstSeq
 		a.log.Warn("conflict: same provider id stored with different content",

@@ -12,8 +12,8 @@ import (
 )
 
 func TestDedup_InFlightAppendIsWaitedFor(t *testing.T) {
-	var key, idem [32]byte
-	key[0], idem[0] = 1, 2
+	var content, idem [32]byte
+	content[0], idem[0] = 1, 2
 	for _, tc := range []struct {
 		name    string
 		ownErr  error // how the first append ends
@@ -24,7 +24,7 @@ func TestDedup_InFlightAppendIsWaitedFor(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDedup()
-			p, _, dup, err := d.begin(t.Context(), key)
+			p, _, dup, err := d.begin(t.Context(), idem, content)
 			if err != nil || dup || p == nil {
 				t.Fatalf("first begin: %v %v %v", p, dup, err)
 			}
@@ -37,18 +37,18 @@ func TestDedup_InFlightAppendIsWaitedFor(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 5 {
 				wg.Go(func() {
-					q, seq, dup, err := d.begin(t.Context(), key)
+					q, seq, dup, err := d.begin(t.Context(), idem, content)
 					if err != nil {
 						t.Error(err)
 					}
 					got <- outcome{q, seq, dup}
 					if q != nil { // the new owner stores it
-						d.finish(q, key, idem, false, 9, nil)
+						d.finish(q, idem, content, false, 9, nil)
 					}
 				})
 			}
 			time.Sleep(10 * time.Millisecond) // let them wait on p
-			d.finish(p, key, idem, false, 7, tc.ownErr)
+			d.finish(p, idem, content, false, 7, tc.ownErr)
 			wg.Wait()
 			close(got)
 			owners := 0
@@ -70,16 +70,16 @@ func TestDedup_InFlightAppendIsWaitedFor(t *testing.T) {
 }
 
 func TestDedup_FirstClaimAndConflict(t *testing.T) {
-	var idem, k1, k2, k3 [32]byte
-	idem[0], k1[0], k2[0], k3[0] = 1, 2, 3, 4
+	var idem, c1, c2, c3 [32]byte
+	idem[0], c1[0], c2[0], c3[0] = 1, 2, 3, 4
 	d := newDedup()
-	p1, _, _, _ := d.begin(t.Context(), k1)
+	p1, _, _, _ := d.begin(t.Context(), idem, c1)
 	if _, claimed, err := d.claimFirst(t.Context(), idem, p1); err != nil || !claimed {
 		t.Fatalf("first claim: %v %v", claimed, err)
 	}
 	// A second content of the same id while the first is in flight waits,
 	// then is a conflict with the first's record.
-	p2, _, _, _ := d.begin(t.Context(), k2)
+	p2, _, _, _ := d.begin(t.Context(), idem, c2)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -87,24 +87,24 @@ func TestDedup_FirstClaimAndConflict(t *testing.T) {
 		if err != nil || claimed || first != 11 {
 			t.Errorf("second claim = %d %v %v, want a conflict with 11", first, claimed, err)
 		}
-		d.finish(p2, k2, idem, claimed, 12, nil)
+		d.finish(p2, idem, c2, claimed, 12, nil)
 	}()
 	time.Sleep(10 * time.Millisecond)
-	d.finish(p1, k1, idem, true, 11, nil)
+	d.finish(p1, idem, c1, true, 11, nil)
 	<-done
 	// Both pairs are stored; the id's first record stays 11.
-	for k, want := range map[[32]byte]uint64{k1: 11, k2: 12} {
-		if _, seq, dup, _ := d.begin(t.Context(), k); !dup || seq != want {
+	for c, want := range map[[32]byte]uint64{c1: 11, c2: 12} {
+		if _, seq, dup, _ := d.begin(t.Context(), idem, c); !dup || seq != want {
 			t.Errorf("pair stored as %d (dup %v), want %d", seq, dup, want)
 		}
 	}
 	// A first append that fails leaves the id unclaimed.
 	var idem2 [32]byte
 	idem2[0] = 9
-	p3, _, _, _ := d.begin(t.Context(), k3)
+	p3, _, _, _ := d.begin(t.Context(), idem2, c3)
 	d.claimFirst(t.Context(), idem2, p3)
-	d.finish(p3, k3, idem2, true, 0, errors.New("fsync failed"))
-	p4, _, dup, _ := d.begin(t.Context(), k3)
+	d.finish(p3, idem2, c3, true, 0, errors.New("fsync failed"))
+	p4, _, dup, _ := d.begin(t.Context(), idem2, c3)
 	if dup {
 		t.Fatal("a failed append was remembered as stored")
 	}
@@ -114,14 +114,14 @@ func TestDedup_FirstClaimAndConflict(t *testing.T) {
 }
 
 func TestDedup_WaitEndsWithContext(t *testing.T) {
-	var key [32]byte
+	var idem, content [32]byte
 	d := newDedup()
-	if _, _, _, err := d.begin(t.Context(), key); err != nil {
+	if _, _, _, err := d.begin(t.Context(), idem, content); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 	defer cancel()
-	if _, _, _, err := d.begin(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, _, err := d.begin(ctx, idem, content); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's", err)
 	}
 }
@@ -142,5 +142,37 @@ func TestKeyedHash_SameFromTheKeyedStateAsFromScratch(t *testing.T) {
 				t.Fatalf("keyedHash(%q, %q) = %x, want %x", tc.domain, tc.in, got, want)
 			}
 		}
+	}
+}
+
+func TestDedup_ReplayAndCutHashes(t *testing.T) {
+	var idem, c1, c2 [32]byte
+	idem[0], c1[0], c2[0] = 1, 2, 3
+	d := newDedup()
+	// A journal holding an id's first record, a conflicting version, and
+	// the first again (kept at its earliest seq).
+	d.learn(idem, c1, 1)
+	d.learn(idem, c2, 2)
+	d.learn(idem, c1, 3)
+	for c, want := range map[[32]byte]uint64{c1: 1, c2: 2} {
+		if _, seq, dup, _ := d.begin(t.Context(), idem, c); !dup || seq != want {
+			t.Errorf("after replay: seq %d dup %v, want %d", seq, dup, want)
+		}
+	}
+	// Two ids alike in their first 128 bits (their contents differ: the
+	// content hash covers the id): the second is stored as a conflict of
+	// the first, never taken for its duplicate.
+	other, c3 := idem, c1
+	other[31], c3[0] = 0xff, 9
+	p, _, dup, _ := d.begin(t.Context(), other, c3)
+	if dup {
+		t.Fatal("an id that differs after 128 bits was taken for a duplicate")
+	}
+	if first, claimed, _ := d.claimFirst(t.Context(), other, p); claimed || first != 1 {
+		t.Fatalf("claim = %d %v, want a conflict with 1", first, claimed)
+	}
+	d.finish(p, other, c3, false, 4, nil)
+	if _, seq, dup, _ := d.begin(t.Context(), other, c3); !dup || seq != 4 {
+		t.Fatalf("its retry: seq %d dup %v, want 4", seq, dup)
 	}
 }

@@ -30,8 +30,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	key := dupKey(idem, content)
-	p, seq, dup, err := a.dedup.begin(ctx, key)
+	p, seq, dup, err := a.dedup.begin(ctx, idem, content)
 	if err != nil {
 		return Result{}, err
 	}
@@ -39,7 +38,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 		return Result{Seq: seq, Duplicate: true}, nil
 	}
 	res, err := a.appendNew(ctx, ev, enc, config.SystemClass, idem, content)
-	a.dedup.finish(p, key, idem, false, res.Seq, err)
+	a.dedup.finish(p, idem, content, false, res.Seq, err)
 	return res, err
 }
 
