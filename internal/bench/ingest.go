@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +76,8 @@ const openConns = 1024
 //     the figure is acknowledged webhooks per second and its ratio to the
 //     bare handler's requests per second;
 //  3. the gateway at the fixed offered Rate: achieved rate and latency
-//     from each delivery's scheduled send time;
+//     from each delivery's scheduled send time; then again at half the
+//     closed loop's rate, the pipeline's own latency without a queue;
 //  4. durability: the archive is closed and opened again from disk, its
 //     record count compared with the acknowledgements, and a sample of
 //     the acknowledged deliveries sent again, each of which must be found
@@ -193,6 +195,20 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The latency of the pipeline itself: an open loop at half of what the
+	// closed loop sustained, where a rate the gateway cannot keep up with
+	// would measure only the queue growing.
+	halfRate := max(100, int(full.rate()/2)/100*100)
+	half, err := encode(f.Workload(gw.url, 3, int(float64(halfRate)*d.Seconds())))
+	if err != nil {
+		return nil, err
+	}
+	halfOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d), func() (loadResult, error) {
+		return openLoop(ctx, gw.addr, half, halfRate, d, openConns)
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	sfx := fmt.Sprintf("_%dc", c)
 	rep.Limits = append(rep.Limits,
@@ -227,18 +243,23 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_open_p99_ms", percentile(fullOpen.lat, .99), "ms"},
 		Metric{"ingest_open_max_ms", percentile(fullOpen.lat, 1), "ms"},
 		Metric{"ingest_open_failures", float64(fullOpen.failures), "webhooks"},
-		Metric{"ingest_open_unsent", float64(fullOpen.unsent), "webhooks"})
+		Metric{"ingest_open_unsent", float64(fullOpen.unsent), "webhooks"},
+		Metric{"ingest_half_offered_per_s", float64(halfRate), "webhooks/s"},
+		Metric{"ingest_half_achieved_per_s", halfOpen.rate(), "webhooks/s"},
+		Metric{"ingest_half_p50_ms", percentile(halfOpen.lat, .50), "ms"},
+		Metric{"ingest_half_p99_ms", percentile(halfOpen.lat, .99), "ms"},
+		Metric{"ingest_half_failures", float64(halfOpen.failures + halfOpen.unsent), "webhooks"})
 
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
 	// duplicate of records already there, adding none.
-	acked := len(full.acked) + len(fullOpen.acked)
+	acked := len(full.acked) + len(fullOpen.acked) + len(halfOpen.acked)
 	stored := gw.app().Archive.Len()
 	if err := gw.reopen(ctx); err != nil {
 		return nil, err
 	}
 	reopened := gw.app().Archive.Len()
-	again := sample(append(pick(closed, full.acked), pick(open, fullOpen.acked)...), verifyLimit)
+	again := sample(slices.Concat(pick(closed, full.acked), pick(open, fullOpen.acked), pick(half, halfOpen.acked)), verifyLimit)
 	resent, err := phase(fmt.Sprintf("archive reopened with %d records; %d acknowledged deliveries again", reopened, len(again)), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, again, c, time.Minute, false)
 	})
@@ -247,7 +268,8 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	}
 	added := gw.app().Archive.Len() - reopened
 	rep.Results = append(rep.Results,
-		Metric{"distinct_deliveries_sent", float64(len(full.acked) + full.failures + len(fullOpen.acked) + fullOpen.failures), "webhooks"},
+		Metric{"distinct_deliveries_sent", float64(len(full.acked) + full.failures + len(fullOpen.acked) + fullOpen.failures +
+			len(halfOpen.acked) + halfOpen.failures), "webhooks"},
 		Metric{"deliveries_acknowledged", float64(acked), "webhooks"},
 		Metric{"records_stored", float64(stored), "records"},
 		Metric{"records_after_reopen", float64(reopened), "records"},

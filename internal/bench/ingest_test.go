@@ -23,12 +23,13 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 	}
 	for _, name := range []string{"ingest_webhooks_per_s_4c", "ingest_p50_ms_4c", "ingest_p99_ms_4c", "ingest_cpus_busy_4c",
 		"ingest_cpu_us_per_webhook_4c", "ingest_vs_bare_ratio_4c", "ingest_vs_bare_cpu_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
+		"ingest_half_offered_per_s", "ingest_half_achieved_per_s", "ingest_half_p99_ms",
 		"distinct_deliveries_sent", "records_stored", "resent_found_stored"} {
 		if _, ok := value(rep.Results, name); !ok {
 			t.Errorf("result %s missing", name)
 		}
 	}
-	for _, name := range []string{"ingest_failures_4c", "ingest_open_failures", "ingest_open_unsent", "resent_new_records"} {
+	for _, name := range []string{"ingest_failures_4c", "ingest_open_failures", "ingest_open_unsent", "ingest_half_failures", "resent_new_records"} {
 		if v, ok := value(rep.Results, name); !ok || v != 0 {
 			t.Errorf("%s = %v (reported: %v), want 0", name, v, ok)
 		}
