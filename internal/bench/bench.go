@@ -130,7 +130,11 @@ func percentile(ms []float64, p float64) float64 {
 	if len(ms) == 0 {
 		return 0
 	}
-	slices.Sort(ms)
+	// On a copy: callers keep ms in request order, parallel to other
+	// slices (loadResult.acked).
+	if !slices.IsSorted(ms) {
+		ms = slices.Sorted(slices.Values(ms))
+	}
 	i := int(p * float64(len(ms)-1))
 	return ms[i]
 }
