@@ -19,9 +19,9 @@ import (
 // record is taken for a duplicate only if its id and its content both agree
 // in 128 bits with a stored one's, and the content hash covers the id
 // (channel, provider id, kind), so a different record would need two
-// independent 128-bit coincidences. Contents after an id's first (conflicts, rare) are in
-// a second map. Only appends in flight have a *pending, for others of the
-// same pair to wait on.
+// independent 128-bit coincidences. Contents after an id's first
+// (conflicts, rare) are in a second map. Only appends in flight have a
+// *pending, for others of the same pair to wait on.
 type dedup struct {
 	mu       sync.Mutex
 	ids      map[[16]byte]firstRecord // idempotency hash → its first record
@@ -45,6 +45,7 @@ func cut(h [32]byte) (c [16]byte) {
 // with seq or err set.
 type pending struct {
 	done chan struct{}
+	key  [32]byte // dupKey of the pair being appended
 	seq  uint64
 	err  error
 }
@@ -68,7 +69,7 @@ func (d *dedup) learn(idem, content [32]byte, seq uint64) {
 	case f.content != cut(content):
 		// Hashed only for the rare later content of an id.
 		k := cut(dupKey(idem, content))
-		if _, ok := d.others[k]; !ok {
+		if _, seen := d.others[k]; !seen {
 			d.others[k] = seq
 		}
 	}
@@ -84,14 +85,14 @@ func (d *dedup) storedLocked(idem, content, key [32]byte) (uint64, bool) {
 	return seq, ok
 }
 
-// commitLocked remembers seq as holding (idem, content): as the id's first
-// record if it has none yet, else as a later content.
-func (d *dedup) commitLocked(idem, content [32]byte, seq uint64) {
+// commitLocked remembers seq as holding (idem, content), whose dupKey is
+// key: as the id's first record if it has none yet, else as a later content.
+func (d *dedup) commitLocked(idem, content, key [32]byte, seq uint64) {
 	if _, ok := d.ids[cut(idem)]; !ok {
 		d.ids[cut(idem)] = firstRecord{seq: seq, content: cut(content)}
 		return
 	}
-	d.others[cut(dupKey(idem, content))] = seq
+	d.others[cut(key)] = seq
 }
 
 // begin returns the seq of the record already holding (idem, content) (dup true), or
@@ -108,7 +109,7 @@ func (d *dedup) begin(ctx context.Context, idem, content [32]byte) (p *pending, 
 		}
 		q := d.inflight[key]
 		if q == nil {
-			p = &pending{done: make(chan struct{})}
+			p = &pending{done: make(chan struct{}), key: key}
 			d.inflight[key] = p
 			d.mu.Unlock()
 			return p, 0, false, nil
@@ -153,12 +154,12 @@ func (d *dedup) claimFirst(ctx context.Context, idem [32]byte, p *pending) (firs
 // none); on failure the next append of them starts afresh.
 func (d *dedup) finish(p *pending, idem, content [32]byte, claimed bool, seq uint64, err error) {
 	d.mu.Lock()
-	delete(d.inflight, dupKey(idem, content))
+	delete(d.inflight, p.key)
 	if claimed && d.claiming[idem] == p {
 		delete(d.claiming, idem)
 	}
 	if err == nil {
-		d.commitLocked(idem, content, seq)
+		d.commitLocked(idem, content, p.key, seq)
 	}
 	p.seq, p.err = seq, err
 	d.mu.Unlock()
