@@ -5,6 +5,7 @@ package durable
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,37 @@ func Fdatasync(f *os.File) error {
 	}
 	if serr != nil {
 		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
+
+// WriteBack writes f's dirty pages in [off, off+n) to the disk and waits
+// until they are written, without flushing the disk's cache: it is pacing,
+// not durability (only Fdatasync is that). The disk queues what one file
+// leaves for its next fsync ahead of every other file's fdatasync; a
+// writer that calls WriteBack for every megabyte it writes keeps that
+// queue a megabyte deep. (A 128 MiB SQLite checkpoint, written and then
+// fsynced at once, held the journal's 8 KiB fdatasyncs for up to 200 ms;
+// written back a megabyte at a time, for about 10 ms.)
+func WriteBack(f syscall.Conn, off, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("write back: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.SyncFileRange(int(fd), off, n,
+				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("write back: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("write back: sync_file_range: %w", serr)
 	}
 	return nil
 }

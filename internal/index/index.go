@@ -29,7 +29,6 @@ import (
 	"github.com/ncruces/go-sqlite3"
 	"github.com/ncruces/go-sqlite3/driver"
 	"github.com/ncruces/go-sqlite3/ext/fts5"
-	_ "github.com/ncruces/go-sqlite3/vfs/adiantum" // registers the encrypting VFS
 )
 
 // FileName is the database's name inside the index directory; SQLite puts
@@ -129,7 +128,8 @@ func OpenWith(dir string, key []byte, opts Options) (*Index, error) {
 	}
 	// The key is set by PRAGMA, not in the URI, so it is not readable
 	// through the connection's file name.
-	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?vfs=adiantum"
+	registerVFS()
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?vfs=" + vfsName
 	setup := func(c *sqlite3.Conn, cacheMiB int) error {
 		// hexkey must come first: nothing can be read before it.
 		for _, pragma := range []string{
