@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -398,4 +399,31 @@ func TestWorkloadCarriesWhatPoliciesFlag(t *testing.T) {
 		t.Fatalf("starter policies fired on the workload: %v", byPolicy)
 	}
 	t.Logf("policy matches in 600 deliveries: %v", byPolicy)
+}
+
+// TestJournalMetrics: /metrics reports every journal fsync, and the
+// records they committed add up to what the archive holds.
+func TestJournalMetrics(t *testing.T) {
+	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
+	for _, ds := range h.fleet.Deliveries(h.public) {
+		for _, d := range ds[:min(3, len(ds))] {
+			h.send(t, d)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.app.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics := map[string]float64{}
+	for line := range strings.Lines(rec.Body.String()) {
+		if f := strings.Fields(line); len(f) == 2 && !strings.HasPrefix(line, "#") {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			metrics[f[0]] = v
+		}
+	}
+	stored := float64(h.app.Archive.Len())
+	if got := metrics["onrecord_journal_batch_records_sum"]; got != stored || stored == 0 {
+		t.Errorf("journal batches committed %v records; the archive holds %v", got, stored)
+	}
+	if n := metrics["onrecord_journal_fsync_seconds_count"]; n < 1 || n > stored {
+		t.Errorf("%v journal fsyncs for %v records", n, stored)
+	}
 }

@@ -44,6 +44,8 @@ type Options struct {
 	// Blobs stores sealed attachments; nil means a directory beside the
 	// journal (config BlobDir).
 	Blobs blob.Store
+	// OnJournalSync sees every journal fsync (journal.Options.OnSync).
+	OnJournalSync func(took time.Duration, records int)
 }
 
 // Archive is an open data directory.
@@ -196,6 +198,7 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		SegmentSize:   segSize,
 		MaxBatchDelay: batchDelay,
 		OnCommit:      a.onCommit,
+		OnSync:        opts.OnJournalSync,
 		Logger:        a.log,
 	}); err != nil {
 		a.close()

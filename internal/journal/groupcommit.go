@@ -104,11 +104,15 @@ func (j *Journal) writeBatch(b *batch) (uint64, error) {
 	if err != nil {
 		return 0, j.writeFailed(seg, n, err)
 	}
+	synced := time.Now()
 	if err := j.sync(seg.f, b.n); err != nil {
 		// fsyncgate: after a failed fsync the kernel may have dropped the
 		// dirty pages and a second fsync could "succeed" without them. The
 		// batch is not acknowledged and the journal stops.
 		return 0, j.fatal(fmt.Errorf("fsync segment %s: %w", seg.path, err))
+	}
+	if j.opts.OnSync != nil {
+		j.opts.OnSync(time.Since(synced), b.n)
 	}
 	first := j.next
 	// The offsets of the batch's frames that fall on a mark.

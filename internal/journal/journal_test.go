@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onrecord/onrecord/internal/journal"
 	"github.com/onrecord/onrecord/internal/journal/faultfs"
@@ -583,6 +584,7 @@ func TestJournal_FsyncFailureIsFatal(t *testing.T) {
 	dir := t.TempDir()
 	ffs := faultfs.New(nil)
 	var commits []uint64
+	var synced int // records OnSync reported
 	var cmu sync.Mutex
 	opts := journal.Options{Dir: dir, FS: ffs, SegmentSize: 64 << 10, OnCommit: func(first uint64, recs [][]byte) {
 		cmu.Lock()
@@ -590,6 +592,13 @@ func TestJournal_FsyncFailureIsFatal(t *testing.T) {
 		for i := range recs {
 			commits = append(commits, first+uint64(i))
 		}
+	}, OnSync: func(took time.Duration, records int) {
+		cmu.Lock()
+		defer cmu.Unlock()
+		if took < 0 || records < 1 {
+			t.Errorf("OnSync(%s, %d)", took, records)
+		}
+		synced += records
 	}}
 	j := mustOpen(t, opts)
 	appendRange(t, j, 0, 10)
@@ -620,8 +629,8 @@ func TestJournal_FsyncFailureIsFatal(t *testing.T) {
 		t.Fatalf("Len = %d after failed batch, want 10", j.Len())
 	}
 	cmu.Lock()
-	if len(commits) != 10 {
-		t.Fatalf("OnCommit saw %d records, want only the 10 durable ones", len(commits))
+	if len(commits) != 10 || synced != 10 {
+		t.Fatalf("OnCommit saw %d records and OnSync %d, want only the 10 durable ones", len(commits), synced)
 	}
 	cmu.Unlock()
 	if _, failed := ffs.Syncs(); failed != 1 {

@@ -51,6 +51,12 @@ type Options struct {
 	// already include the batch when OnCommit runs.
 	OnCommit func(first uint64, records [][]byte)
 
+	// OnSync, if set, is called by the writer goroutine after each batch's
+	// fsync succeeds, with how long the fsync took and how many records
+	// the batch holds: the disk's latency as every acknowledgement sees
+	// it, and how well commits are grouped. It must return quickly.
+	OnSync func(took time.Duration, records int)
+
 	// ReadOnly opens the journal for reading only: no repair, no new
 	// segment, no writer. A torn tail is reported by Recovered but left on
 	// disk and excluded from Len and Scan. Append returns ErrReadOnly.
