@@ -53,6 +53,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Warn receives operator warnings at start (a new key file).
 	Warn io.Writer
+	// OnJournalSync, if set, also sees every journal fsync (after
+	// /metrics has): bench ingest reports them per phase.
+	OnJournalSync func(took time.Duration, records int)
 }
 
 // Open opens the archive and builds the gateway with every configured
@@ -79,6 +82,9 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		OnJournalSync: func(took time.Duration, records int) {
 			fsyncs.Observe(took.Seconds())
 			batches.Observe(float64(records))
+			if opts.OnJournalSync != nil {
+				opts.OnJournalSync(took, records)
+			}
 		}})
 	if err != nil {
 		return nil, err

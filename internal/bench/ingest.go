@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -174,12 +175,14 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	gw.syncs.take()
 	full, err := phase(fmt.Sprintf("gateway, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, closed, c, d, false)
 	})
 	if err != nil {
 		return nil, err
 	}
+	fullSyncs := gw.syncs.take()
 	if len(full.acked)+full.failures >= len(closed) {
 		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", len(closed), full.elapsed.Round(time.Millisecond))
 	}
@@ -189,12 +192,14 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	gw.syncs.take()
 	fullOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, open, opts.Rate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
+	openSyncs := gw.syncs.take()
 	// The latency of the pipeline itself: an open loop at half of what the
 	// closed loop sustained, where a rate the gateway cannot keep up with
 	// would measure only the queue growing.
@@ -203,12 +208,14 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	gw.syncs.take()
 	halfOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d), func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, half, halfRate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
+	halfSyncs := gw.syncs.take()
 
 	sfx := fmt.Sprintf("_%dc", c)
 	rep.Limits = append(rep.Limits,
@@ -227,7 +234,10 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_p99_ms" + sfx, percentile(full.lat, .99), "ms"},
 		Metric{"ingest_cpus_busy" + sfx, full.cores(), "CPUs"},
 		Metric{"ingest_cpu_us_per_webhook" + sfx, full.cpuPer(), "µs"},
-		Metric{"ingest_failures" + sfx, float64(full.failures), "webhooks"})
+		Metric{"ingest_failures" + sfx, float64(full.failures), "webhooks"},
+		Metric{"ingest_fsync_p99_ms" + sfx, fullSyncs.p99, "ms"},
+		Metric{"ingest_fsync_max_ms" + sfx, fullSyncs.max, "ms"},
+		Metric{"ingest_records_per_fsync" + sfx, fullSyncs.perSync, "records"})
 	if r := bareClosed.rate(); r > 0 {
 		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_ratio" + sfx, full.rate() / r, "ratio"})
 	}
@@ -244,11 +254,15 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_open_max_ms", percentile(fullOpen.lat, 1), "ms"},
 		Metric{"ingest_open_failures", float64(fullOpen.failures), "webhooks"},
 		Metric{"ingest_open_unsent", float64(fullOpen.unsent), "webhooks"},
+		Metric{"ingest_open_fsync_p99_ms", openSyncs.p99, "ms"},
+		Metric{"ingest_open_fsync_max_ms", openSyncs.max, "ms"},
 		Metric{"ingest_half_offered_per_s", float64(halfRate), "webhooks/s"},
 		Metric{"ingest_half_achieved_per_s", halfOpen.rate(), "webhooks/s"},
 		Metric{"ingest_half_p50_ms", percentile(halfOpen.lat, .50), "ms"},
 		Metric{"ingest_half_p99_ms", percentile(halfOpen.lat, .99), "ms"},
-		Metric{"ingest_half_failures", float64(halfOpen.failures + halfOpen.unsent), "webhooks"})
+		Metric{"ingest_half_failures", float64(halfOpen.failures + halfOpen.unsent), "webhooks"},
+		Metric{"ingest_half_fsync_p99_ms", halfSyncs.p99, "ms"},
+		Metric{"ingest_half_fsync_max_ms", halfSyncs.max, "ms"})
 
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
@@ -321,7 +335,38 @@ type gateway struct {
 	srv     *http.Server
 	current atomic.Pointer[opened]
 	cancel  context.CancelFunc
+	syncs   syncLog
 }
+
+// syncLog collects the journal's fsyncs during one phase.
+type syncLog struct {
+	mu      sync.Mutex
+	took    []float64 // ms
+	records int
+}
+
+func (s *syncLog) add(took time.Duration, records int) {
+	s.mu.Lock()
+	s.took = append(s.took, ms(took))
+	s.records += records
+	s.mu.Unlock()
+}
+
+// take returns what was collected since the last take and starts again.
+func (s *syncLog) take() syncStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := syncStats{p99: percentile(s.took, .99), max: percentile(s.took, 1)}
+	if len(s.took) > 0 {
+		st.perSync = float64(s.records) / float64(len(s.took))
+	}
+	s.took, s.records = nil, 0
+	return st
+}
+
+// syncStats are one phase's journal fsyncs: the disk latency behind every
+// acknowledgement, and how many records each committed.
+type syncStats struct{ p99, max, perSync float64 }
 
 // opened is one opening of the application and its handler, built once.
 type opened struct {
@@ -356,7 +401,7 @@ func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway
 }
 
 func (g *gateway) open(ctx context.Context) error {
-	a, err := app.Open(ctx, app.Options{Config: g.cfg})
+	a, err := app.Open(ctx, app.Options{Config: g.cfg, OnJournalSync: g.syncs.add})
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,20 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 	if resent == 0 || resent > acked {
 		t.Errorf("%v deliveries sent again after reopening, of %v acknowledged", resent, acked)
 	}
+	// Every acknowledged delivery waited for a journal fsync in its phase.
+	if v, _ := value(rep.Results, "ingest_records_per_fsync_4c"); v < 1 {
+		t.Errorf("%v records per journal fsync in the closed loop", v)
+	}
+	for _, name := range []string{"ingest_fsync_p99_ms_4c", "ingest_fsync_max_ms_4c", "ingest_open_fsync_p99_ms", "ingest_half_fsync_max_ms"} {
+		if v, ok := value(rep.Results, name); !ok || v < 0 {
+			t.Errorf("%s = %v (reported: %v), want a duration", name, v, ok)
+		}
+	}
+	if p99, _ := value(rep.Results, "ingest_fsync_p99_ms_4c"); p99 > 0 {
+		if m, _ := value(rep.Results, "ingest_fsync_max_ms_4c"); m < p99 {
+			t.Errorf("journal fsync max %v ms < p99 %v ms", m, p99)
+		}
+	}
 	if rep.Clients != 4 || rep.OfferedRate != 200 || rep.MaxBatchDelay == "" || rep.CPUs == 0 {
 		t.Errorf("parameters not reported: %+v", rep)
 	}
