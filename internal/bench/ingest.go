@@ -175,14 +175,18 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw.syncs.take()
-	full, err := phase(fmt.Sprintf("gateway, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
+	// A gateway phase also reports the journal fsyncs made during it.
+	gwPhase := func(what string, measure func() (loadResult, error)) (loadResult, syncStats, error) {
+		gw.syncs.take()
+		r, err := phase(what, measure)
+		return r, gw.syncs.take(), err
+	}
+	full, fullSyncs, err := gwPhase(fmt.Sprintf("gateway, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, closed, c, d, false)
 	})
 	if err != nil {
 		return nil, err
 	}
-	fullSyncs := gw.syncs.take()
 	if len(full.acked)+full.failures >= len(closed) {
 		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", len(closed), full.elapsed.Round(time.Millisecond))
 	}
@@ -192,14 +196,12 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw.syncs.take()
-	fullOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
+	fullOpen, openSyncs, err := gwPhase(fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, open, opts.Rate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
-	openSyncs := gw.syncs.take()
 	// The latency of the pipeline itself: an open loop at half of what the
 	// closed loop sustained, where a rate the gateway cannot keep up with
 	// would measure only the queue growing.
@@ -208,14 +210,12 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw.syncs.take()
-	halfOpen, err := phase(fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d), func() (loadResult, error) {
+	halfOpen, halfSyncs, err := gwPhase(fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d), func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, half, halfRate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
-	halfSyncs := gw.syncs.take()
 
 	sfx := fmt.Sprintf("_%dc", c)
 	rep.Limits = append(rep.Limits,
