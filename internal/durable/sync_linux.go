@@ -15,25 +15,32 @@ import (
 // mode as (*os.File).Fd would do. EINTR means the call did not run, so it is
 // reissued; any other error is returned and must never be retried and counted on (after a failed sync the kernel may have dropped the dirty pages).
 func Fdatasync(f *os.File) error {
-	rc, err := f.SyscallConn()
+	serr, err := onFD(f, unix.Fdatasync)
 	if err != nil {
-		return fmt.Errorf("fdatasync %s: %w", f.Name(), err)
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Fdatasync(int(fd))
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
 		return fmt.Errorf("fdatasync %s: %w", f.Name(), err)
 	}
 	if serr != nil {
 		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
 	}
 	return nil
+}
+
+// onFD runs call on f's descriptor, through SyscallConn, and again while
+// it returns EINTR (the call did not run). It returns call's error apart
+// from the error of reaching the descriptor.
+func onFD(f syscall.Conn, call func(fd int) error) (callErr, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	err = rc.Control(func(fd uintptr) {
+		for {
+			if callErr = call(int(fd)); callErr != unix.EINTR {
+				return
+			}
+		}
+	})
+	return callErr, err
 }
 
 // WriteBack writes f's dirty pages in [off, off+n) to the disk and waits
@@ -45,20 +52,11 @@ func Fdatasync(f *os.File) error {
 // fsynced at once, held the journal's 8 KiB fdatasyncs for up to 200 ms;
 // written back a megabyte at a time, for about 10 ms.)
 func WriteBack(f syscall.Conn, off, n int64) error {
-	rc, err := f.SyscallConn()
+	serr, err := onFD(f, func(fd int) error {
+		return unix.SyncFileRange(fd, off, n,
+			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+	})
 	if err != nil {
-		return fmt.Errorf("write back: %w", err)
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.SyncFileRange(int(fd), off, n,
-				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
 		return fmt.Errorf("write back: %w", err)
 	}
 	if serr != nil {
