@@ -595,10 +595,13 @@ func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 	if err != nil {
 		return [32]byte{}, nil, fmt.Errorf("encode event: %w", err)
 	}
+	// Hash before dropping an encoding that is not the event's own: the
+	// hash is of what the provider said whether or not it can be reused.
+	h := a.keyedHash("content", b)
 	if !same {
 		b = nil
 	}
-	return a.keyedHash("content", b), b, nil
+	return h, b, nil
 }
 
 // storedPlaintext is the event as sealed: with its record id, capture time

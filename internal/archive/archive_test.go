@@ -142,6 +142,53 @@ func TestArchive_RetryIsNotStoredTwiceAndConflictIsKept(t *testing.T) {
 	}
 }
 
+// TestArchive_ConflictWhereTheContentEncodingIsNotReused covers the events
+// whose content hash is not over their own encoding (receipt-time, with a
+// capture roster, unparsed): a changed re-delivery is a conflict, stored,
+// and a retry that differs only outside the content is a duplicate.
+func TestArchive_ConflictWhereTheContentEncodingIsNotReused(t *testing.T) {
+	receipt := func(ev *onrecord.Event, i int) {
+		ev.SentAtIsReceipt = true
+		ev.SentAt = ev.SentAt.Add(time.Duration(i) * time.Second)
+	}
+	roster := func(ev *onrecord.Event, i int) {
+		ev.Capture = &onrecord.Capture{GroupID: "g1", Roster: []onrecord.GroupMember{{Address: fmt.Sprintf("+1555000%d", i)}}}
+	}
+	unparsed := func(ev *onrecord.Event, i int) {
+		ev.Kind, ev.Raw = onrecord.KindUnparsed, []byte(ev.Body)
+		ev.Meta = map[string]string{"error": fmt.Sprintf("attempt %d", i)}
+	}
+	for _, tc := range []struct {
+		name string
+		vary func(ev *onrecord.Event, attempt int) // what differs between attempts, outside the content
+	}{{"receipt time", receipt}, {"capture roster", roster}, {"unparsed", unparsed}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := mustOpen(t, testConfig(t, t.TempDir()), nil)
+			defer a.Close()
+			ev := func(body string, attempt int) *onrecord.Event {
+				e := event(1, body)
+				tc.vary(e, attempt)
+				return e
+			}
+			first, err := a.Append(t.Context(), ev("original", 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			retry, err := a.Append(t.Context(), ev("original", 1))
+			if err != nil || !retry.Duplicate || retry.Seq != first.Seq {
+				t.Fatalf("retry = %+v, %v; want a duplicate of %d", retry, err, first.Seq)
+			}
+			changed, err := a.Append(t.Context(), ev("changed", 2))
+			if err != nil || !changed.Conflict || changed.ConflictWith != first.Seq {
+				t.Fatalf("changed re-delivery = %+v, %v; want a conflict with %d", changed, err, first.Seq)
+			}
+			if a.Len() != 2 {
+				t.Fatalf("Len = %d, want 2 (original and conflict)", a.Len())
+			}
+		})
+	}
+}
+
 func TestArchive_RejectsInvalidEvent(t *testing.T) {
 	a := mustOpen(t, testConfig(t, t.TempDir()), nil)
 	defer a.Close()
