@@ -591,7 +591,7 @@ func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 		c.SentAt, c.Meta = time.Time{}, nil
 		same = false
 	}
-	b, err := json.Marshal(&c)
+	b, err := appendEvent(nil, &c)
 	if err != nil {
 		return [32]byte{}, nil, fmt.Errorf("encode event: %w", err)
 	}
@@ -612,7 +612,7 @@ func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, c
 	if len(enc) < 2 || enc[0] != '{' {
 		stored := *ev
 		stored.ID, stored.CapturedAt, stored.RetentionClass = id, now, class
-		pt, err := json.Marshal(&stored)
+		pt, err := appendEvent(nil, &stored)
 		if err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
 		}
@@ -620,31 +620,17 @@ func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, c
 	}
 	// The head is what json.Marshal writes for struct{ID, CapturedAt,
 	// RetentionClass} with those three tags, less its closing brace.
-	ts, err := now.MarshalJSON()
+	pt := make([]byte, 0, len(id)+len(class)+len(enc)+96)
+	pt = appendJSONString(append(pt, `{"id":`...), id)
+	pt, err := appendTime(append(pt, `,"captured_at":`...), now)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	pt := make([]byte, 0, len(id)+len(ts)+len(class)+len(enc)+48)
-	pt = appendJSONString(append(pt, `{"id":`...), id)
-	pt = append(append(pt, `,"captured_at":`...), ts...)
 	pt = appendJSONString(append(pt, `,"retention_class":`...), class)
 	if len(enc) > 2 {
 		pt = append(pt, ',')
 	}
 	return append(pt, enc[1:]...), nil
-}
-
-// appendJSONString appends s as encoding/json writes it: quoted as is when
-// nothing in it needs escaping (record ids, class names), else through
-// json.Marshal.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(dst, b...)
-		}
-	}
-	return append(append(append(dst, '"'), s...), '"')
 }
 
 // Envelope returns the encoded envelope of record seq exactly as the
