@@ -10,6 +10,8 @@ import (
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/connector"
+
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // want is what a test expects of one event: every field the connector
@@ -423,5 +425,36 @@ func TestParse_OneUndecodableItemDoesNotSinkTheBatch(t *testing.T) {
 	}
 	if st := evs[2]; st.Kind != onrecord.KindSystem || st.ProviderID != "wamid.s:read" || st.Conversation != "14155550123" {
 		t.Fatalf("undecodable status: %+v", st.Event)
+	}
+}
+
+func TestFlexString(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		err      bool
+	}{
+		{`"1764753000"`, "1764753000", false},
+		{`1764753000`, "1764753000", false},
+		{`15551234567`, "15551234567", false},
+		{`1.5e3`, "1.5e3", false}, // the literal as written, as json.Number kept it
+		{`"\u0031\u0032"`, "12", false},
+		{`null`, "", false},
+		{`""`, "", false},
+		{`true`, "", true},
+		{`{"a":1}`, "", true},
+		{`["1"]`, "", true},
+	} {
+		var v struct {
+			F flexString `json:"f"`
+			N string     `json:"n"`
+		}
+		err := json.Unmarshal([]byte(`{"f":`+tc.in+`,"n":"next"}`), &v)
+		if (err != nil) != tc.err {
+			t.Errorf("%s: err = %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if !tc.err && (string(v.F) != tc.want || v.N != "next") {
+			t.Errorf("%s: got %q (next field %q), want %q", tc.in, v.F, v.N, tc.want)
+		}
 	}
 }
