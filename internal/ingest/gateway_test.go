@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -453,5 +454,41 @@ func TestAPI_SendCommitsFirstAndLinksTheProviderID(t *testing.T) {
 	resp.Body.Close()
 	if len(ch.Channels) != 1 || ch.Channels[0].Name != "t" {
 		t.Fatalf("channels: %+v", ch)
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("0123456789", 300)
+	boom := errors.New("connection reset")
+	for _, tc := range []struct {
+		name    string
+		r       io.Reader
+		length  int64
+		want    string
+		wantErr error
+	}{
+		{"announced", strings.NewReader(body), int64(len(body)), body, nil},
+		{"one byte at a time", iotest.OneByteReader(strings.NewReader(body)), int64(len(body)), body, nil},
+		{"data with EOF", iotest.DataErrReader(strings.NewReader(body)), int64(len(body)), body, nil},
+		{"unknown length", strings.NewReader(body), -1, body, nil},
+		{"more than announced", strings.NewReader(body), 10, body, nil},
+		{"less than announced", strings.NewReader(body[:5]), int64(len(body)), body[:5], nil},
+		{"empty", strings.NewReader(""), 0, "", nil},
+		{"longer than preallocated", strings.NewReader(strings.Repeat(body, 30)), 30 * int64(len(body)), strings.Repeat(body, 30), nil},
+		{"reader fails", io.MultiReader(strings.NewReader(body[:100]), iotest.ErrReader(boom)), int64(len(body)), body[:100], boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readBody(tc.r, tc.length)
+			if !errors.Is(err, tc.wantErr) || string(got) != tc.want {
+				t.Fatalf("readBody = %d bytes, %v; want %d bytes, %v", len(got), err, len(tc.want), tc.wantErr)
+			}
+		})
+	}
+	// The limit stays the MaxBytesReader's.
+	rec := httptest.NewRecorder()
+	_, err := readBody(http.MaxBytesReader(rec, io.NopCloser(strings.NewReader(body)), 100), int64(len(body)))
+	var tooLarge *http.MaxBytesError
+	if !errors.As(err, &tooLarge) {
+		t.Fatalf("over the limit: err = %v, want *http.MaxBytesError", err)
 	}
 }
