@@ -450,3 +450,20 @@ func TestStoredPlaintext_SplicedEqualsEncoded(t *testing.T) {
 		}
 	}
 }
+
+func TestLockDir_SecondHolderIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	f, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another onrecord process") {
+		t.Fatalf("second lock: err = %v, want the directory reported in use", err)
+	}
+	f.Close()
+	g, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	g.Close()
+}

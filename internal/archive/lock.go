@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
+
+// errLocked is tryLock's answer when another process holds the lock.
+var errLocked = errors.New("locked by another process")
 
 // lockDir takes an exclusive lock on the data directory so that two
 // processes never write one journal. The lock dies with the process, so a
@@ -18,9 +19,9 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock data directory: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("data directory %s is in use by another onrecord process (a running server?); stop it or use its API", dir)
 		}
 		return nil, fmt.Errorf("lock data directory: %w", err)

@@ -22,7 +22,7 @@ import (
 
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
-	"golang.org/x/sys/unix"
+	"github.com/onrecord/onrecord/internal/durable"
 )
 
 // Metric is one named figure.
@@ -154,7 +154,7 @@ func fdatasyncLatency(path string, d time.Duration) (p50, p99 float64, err error
 		if _, err := f.WriteAt(buf, int64(i%256)*4096); err != nil {
 			return 0, 0, err
 		}
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		if err := durable.Fdatasync(f); err != nil {
 			return 0, 0, fmt.Errorf("fdatasync: %w", err)
 		}
 		lat = append(lat, float64(time.Since(t).Microseconds())/1000)
@@ -172,9 +172,7 @@ func bareLoop(ctx context.Context, path string, writers, size int, d time.Durati
 		return 0, err
 	}
 	defer f.Close()
-	if err := unix.Fallocate(int(f.Fd()), 0, 0, 256<<20); err != nil {
-		_ = err // not every file system preallocates; the loop still runs
-	}
+	preallocate(f, 256<<20) // not every file system preallocates; the loop still runs
 	type batch struct {
 		buf  []byte
 		done chan struct{}
@@ -207,7 +205,7 @@ func bareLoop(ctx context.Context, path string, writers, size int, d time.Durati
 				_, b.err = f.WriteAt(b.buf, off)
 				off += int64(len(b.buf))
 				if b.err == nil {
-					b.err = unix.Fdatasync(int(f.Fd()))
+					b.err = durable.Fdatasync(f)
 				}
 			}
 			close(b.done)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/onrecord/onrecord/internal/sim"
-	"golang.org/x/sys/unix"
 )
 
 // The load generator runs in the benchmark's own process, on the CPUs the
@@ -293,12 +292,3 @@ func bareServer() (addr string, stop func(), err error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// cpuTime is the process's user and system time so far.
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

@@ -33,12 +33,11 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/export"
 	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/index"
@@ -887,7 +886,7 @@ func writeBandwidth(path string, size int) (float64, error) {
 			return 0, err
 		}
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	if err := durable.Fdatasync(f); err != nil {
 		return 0, fmt.Errorf("fdatasync: %w", err)
 	}
 	return float64(size) / (1 << 20) / time.Since(start).Seconds(), nil
