@@ -112,6 +112,8 @@ func BenchmarkSearch(b *testing.B) {
 		{"OR-NOT", "(wire OR trade) -client", Newest},
 		{"field-and-text", "from:15550000042 invoice", Newest},
 		{"metadata-only", "channel:slack direction:outbound", Newest},
+		{"conversation", "conversation:conv42", Newest},
+		{"conversation-and-text", "conversation:conv42 wire", Newest},
 		{"date-range", "after:2024-01-05 before:2024-01-06", Newest},
 	} {
 		q := mustParse(b, bc.query, nil)
