@@ -31,16 +31,7 @@ func appendEvent(b []byte, ev *onrecord.Event) ([]byte, error) {
 	b = appendJSONString(append(b, `,"conversation":`...), ev.Conversation)
 	b = appendJSONString(append(b, `,"direction":`...), string(ev.Direction))
 	b = appendParty(append(b, `,"sender":`...), &ev.Sender)
-	if len(ev.Recipients) > 0 {
-		b = append(b, `,"recipients":[`...)
-		for i := range ev.Recipients {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendParty(b, &ev.Recipients[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, `,"recipients":`, ev.Recipients, appendParty)
 	var err error
 	if b, err = appendTime(append(b, `,"sent_at":`...), ev.SentAt); err != nil {
 		return nil, err
@@ -57,16 +48,7 @@ func appendEvent(b []byte, ev *onrecord.Event) ([]byte, error) {
 	b = appendOptString(b, `,"target":`, ev.Target)
 	b = appendOptString(b, `,"emoji":`, ev.Emoji)
 	b = appendOptString(b, `,"status":`, ev.Status)
-	if len(ev.Attachments) > 0 {
-		b = append(b, `,"attachments":[`...)
-		for i := range ev.Attachments {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendAttachment(b, &ev.Attachments[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, `,"attachments":`, ev.Attachments, appendAttachment)
 	b = appendOptString(b, `,"subtype":`, ev.Subtype)
 	b = appendOptString(b, `,"reply_to":`, ev.ReplyTo)
 	b = appendOptString(b, `,"thread":`, ev.Thread)
@@ -120,46 +102,41 @@ func appendAttachment(b []byte, a *onrecord.Attachment) []byte {
 }
 
 func appendCapture(b []byte, c *onrecord.Capture) []byte {
-	b = append(b, '{')
-	n := len(b)
-	sep := func() {
-		if len(b) > n {
-			b = append(b, ',')
-		}
+	start := len(b)
+	b = appendOptString(b, `,"group_id":`, c.GroupID)
+	b = appendList(b, `,"roster":`, c.Roster, appendMember)
+	b = appendList(b, `,"flags":`, c.Flags, func(b []byte, f *string) []byte { return appendJSONString(b, *f) })
+	if len(b) == start {
+		return append(b, "{}"...)
 	}
-	if c.GroupID != "" {
-		b = appendJSONString(append(b, `"group_id":`...), c.GroupID)
-	}
-	if len(c.Roster) > 0 {
-		sep()
-		b = append(b, `"roster":[`...)
-		for i := range c.Roster {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			m := &c.Roster[i]
-			b = appendJSONString(append(b, `{"address":`...), m.Address)
-			b = appendOptString(b, `,"person":`, m.Person)
-			b = appendOptString(b, `,"name":`, m.Name)
-			if m.Admin {
-				b = append(b, `,"admin":true`...)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	if len(c.Flags) > 0 {
-		sep()
-		b = append(b, `"flags":[`...)
-		for i, f := range c.Flags {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, f)
-		}
-		b = append(b, ']')
+	b[start] = '{' // the first field's comma opens the object
+	return append(b, '}')
+}
+
+func appendMember(b []byte, m *onrecord.GroupMember) []byte {
+	b = appendJSONString(append(b, `{"address":`...), m.Address)
+	b = appendOptString(b, `,"person":`, m.Person)
+	b = appendOptString(b, `,"name":`, m.Name)
+	if m.Admin {
+		b = append(b, `,"admin":true`...)
 	}
 	return append(b, '}')
+}
+
+// appendList writes key and the items as a JSON array, or nothing when
+// there are none (omitempty).
+func appendList[T any](b []byte, key string, items []T, each func([]byte, *T) []byte) []byte {
+	if len(items) == 0 {
+		return b
+	}
+	b = append(append(b, key...), '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = each(b, &items[i])
+	}
+	return append(b, ']')
 }
 
 // appendMeta writes the map with its keys sorted, as encoding/json does.
