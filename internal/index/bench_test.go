@@ -198,15 +198,48 @@ func BenchmarkSearchNewestWalk(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchEpochs runs the lookups that visit every epoch
+// (epochShift) on the 50,000 events with consecutive seqs (one epoch) and
+// with seqs spread over 80 epochs, as 10,000,000 records would be.
+func BenchmarkSearchEpochs(b *testing.B) {
+	for _, epochs := range []int{1, 80} {
+		ix := benchIndexStride(b, max(1, epochs<<epochShift/benchEvents))
+		for _, query := range []string{"conversation:conv42", "conversation:conv42 wire", "from:15550000042 invoice", "participant:15550000042"} {
+			q := mustParse(b, query, nil)
+			b.Run(fmt.Sprintf("%d-epochs/%s", epochs, query), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := ix.Search(b.Context(), q, SearchOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		q := mustParse(b, "channel:twilio kind:message wire", nil)
+		b.Run(fmt.Sprintf("%d-epochs/matches-with-linked", epochs), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ix.Matches(b.Context(), q, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // benchIndex is a 50,000-event index for the search benchmarks, closed
 // when the benchmark ends.
-func benchIndex(b *testing.B) *Index {
+func benchIndex(b *testing.B) *Index { return benchIndexStride(b, 1) }
+
+// benchIndexStride is benchIndex with the events' seqs stride apart.
+func benchIndexStride(b *testing.B, stride int) *Index {
 	ix, err := Open(b.TempDir(), testKey(3))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ix.Close() })
 	entries := corpus(benchEvents)
+	for i := range entries {
+		entries[i].Seq = uint64(i*stride + 1)
+	}
 	for i := 0; i < len(entries); i += BatchSize {
 		if err := ix.AddBatch(b.Context(), entries[i:min(i+BatchSize, len(entries))]); err != nil {
 			b.Fatal(err)

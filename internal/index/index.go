@@ -55,8 +55,9 @@ var errOldSchema = errors.New("index schema from another version")
 // sent and sent_max, and dropped the index of participants by seq and their ids
 // and names, which no query read (a fifth of the writes of a catch-up).
 // Version 4 added flags (flag: searches); version 5 marks the words of
-// names (nameMark).
-const schemaVersion = 5
+// names (nameMark); version 6 leads the lookup indexes with the epoch
+// (epochShift).
+const schemaVersion = 6
 
 // Index is an open search index. Its methods are safe for concurrent use:
 // writes go one at a time through the index's one writing connection, and
@@ -245,21 +246,31 @@ CREATE TABLE events (
 	sender_name    TEXT NOT NULL,
 	sent_at        INTEGER NOT NULL, -- Unix nanoseconds
 	has_attachment INTEGER NOT NULL,
-	target         TEXT NOT NULL
+	target         TEXT NOT NULL,
+	epoch          INTEGER NOT NULL -- seq >> epochShift
 );
 CREATE INDEX events_sent_at ON events (sent_at, seq);
-CREATE INDEX events_conversation ON events (conversation, sent_at);
-CREATE INDEX events_group_name ON events (group_name);
 CREATE INDEX events_channel ON events (channel, sent_at);
-CREATE INDEX events_target ON events (channel, target) WHERE target != '';
+-- The lookups by a value that new events take at random (a conversation,
+-- a group, the message a status or reaction points to) lead with the
+-- epoch: see epochShift.
+CREATE INDEX events_conversation ON events (epoch, conversation, sent_at);
+CREATE INDEX events_group_name ON events (epoch, group_name);
+CREATE INDEX events_target ON events (epoch, channel, target) WHERE target != '';
+
+-- Every epoch that has events, for the lookups above to visit.
+CREATE TABLE epochs (
+	epoch INTEGER PRIMARY KEY
+);
 
 -- Everyone on an event: role 0 is the sender, 1 a recipient. id_norm is
 -- the id as a query compares it (see normID); names are searched in fts.
 CREATE TABLE participants (
+	epoch   INTEGER NOT NULL,
 	id_norm TEXT NOT NULL,
 	role    INTEGER NOT NULL,
 	seq     INTEGER NOT NULL,
-	PRIMARY KEY (id_norm, role, seq)
+	PRIMARY KEY (epoch, id_norm, role, seq)
 ) WITHOUT ROWID;
 
 CREATE TABLE attachments (

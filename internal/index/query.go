@@ -195,11 +195,17 @@ func matchPred(p *plan, expr string) string {
 	return "e.seq IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
 }
 
+// inEpochs says column (an epoch) is one of the index's epochs: it makes
+// SQLite probe an epoch-led index once per epoch (epochShift).
+func inEpochs(column string) string {
+	return column + " IN (SELECT epoch FROM epochs)"
+}
+
 // partyPred matches an id (role 0 sender, 1 recipient, -1 either) or a
 // name in the given full-text columns.
 func partyPred(p *plan, value string, role int, columns string) string {
 	p.args = append(p.args, normID(value))
-	id := "e.seq IN (SELECT seq FROM participants WHERE id_norm = ?"
+	id := "e.seq IN (SELECT seq FROM participants WHERE " + inEpochs("epoch") + " AND id_norm = ?"
 	if role >= 0 {
 		id += fmt.Sprintf(" AND role = %d", role)
 	}
@@ -265,7 +271,7 @@ func (c *compiler) pred(n search.Node, p *plan) (string, error) {
 			return "e.channel = ?", nil
 		case search.FieldConversation:
 			p.args = append(p.args, v, v)
-			return "(e.conversation = ? OR e.group_name = ?)", nil
+			return "((" + inEpochs("e.epoch") + " AND e.conversation = ?) OR (" + inEpochs("e.epoch") + " AND e.group_name = ?))", nil
 		case search.FieldDirection:
 			p.args = append(p.args, v)
 			return "e.direction = ?", nil
@@ -303,7 +309,7 @@ func (c *compiler) custodianPred(name string, p *plan) (string, error) {
 	}
 	ors := make([]string, 0, len(spans))
 	for _, sp := range spans {
-		pred := "(e.seq IN (SELECT seq FROM participants WHERE id_norm = ?) AND e.channel = ?"
+		pred := "(e.seq IN (SELECT seq FROM participants WHERE " + inEpochs("epoch") + " AND id_norm = ?) AND e.channel = ?"
 		p.args = append(p.args, normID(sp.ID), sp.Channel)
 		if !sp.From.IsZero() {
 			pred += " AND e.sent_at >= ?"

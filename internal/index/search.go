@@ -207,6 +207,27 @@ func (ix *Index) Search(ctx context.Context, q search.Query, opts SearchOptions)
 	return res, nil
 }
 
+// matchesSQL is Matches' query: p's hits, and every event whose target is
+// the provider id of a hit on the same channel. The CROSS JOIN keeps the
+// hits outside: without statistics SQLite would otherwise walk every
+// target of every epoch and look each up among the hits.
+func matchesSQL(p *plan) (string, []any) {
+	from, where, args := "events e", p.where, p.args
+	if p.match != "" {
+		from = "fts JOIN events e ON e.seq = fts.rowid"
+		where = append([]string{"fts MATCH ?"}, where...)
+		args = append([]any{p.match}, args...)
+	}
+	cond := "1"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	return "WITH hits(seq) AS (SELECT e.seq FROM " + from + " WHERE " + cond + ") " +
+		"SELECT seq FROM hits UNION SELECT l.seq FROM events h CROSS JOIN events l ON " + inEpochs("l.epoch") +
+		" AND l.channel = h.channel AND l.target = h.provider_id " +
+		"WHERE h.seq IN (SELECT seq FROM hits) AND l.target != '' ORDER BY 1", args
+}
+
 // Matches returns every event q matches together with the events that
 // refer to them (edits, deletes, reactions, statuses and retried
 // attachments of a matched message, by channel and target), as journal
@@ -219,19 +240,7 @@ func (ix *Index) Matches(ctx context.Context, q search.Query, custodian Custodia
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q.String(), err)
 	}
-	from, where, args := "events e", p.where, p.args
-	if p.match != "" {
-		from = "fts JOIN events e ON e.seq = fts.rowid"
-		where = append([]string{"fts MATCH ?"}, where...)
-		args = append([]any{p.match}, args...)
-	}
-	cond := "1"
-	if len(where) > 0 {
-		cond = strings.Join(where, " AND ")
-	}
-	sql := "WITH hits(seq) AS (SELECT e.seq FROM " + from + " WHERE " + cond + ") " +
-		"SELECT seq FROM hits UNION SELECT l.seq FROM events h JOIN events l ON l.channel = h.channel AND l.target = h.provider_id " +
-		"WHERE h.seq IN (SELECT seq FROM hits) AND l.target != '' ORDER BY 1"
+	sql, args := matchesSQL(p)
 	rows, err := ix.db.QueryContext(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q.String(), err)
