@@ -184,7 +184,22 @@ func (r *reader) take(n int, what string) []byte {
 
 // Unmarshal decodes a canonical envelope. It never panics; on bad input it
 // returns an error wrapping ErrMalformed with the byte offset.
-func Unmarshal(b []byte) (*Envelope, error) {
+func Unmarshal(b []byte) (*Envelope, error) { return unmarshal(b, false) }
+
+// UnmarshalView is Unmarshal without copying: the envelope's Ciphertext and
+// Public are b's own bytes, valid while b is and changed when b is. It is
+// for a reader that looks at each of many records once and keeps nothing
+// of them, as the replay of a journal at start does (copying every
+// ciphertext was an eighth of that replay).
+func UnmarshalView(b []byte) (*Envelope, error) { return unmarshal(b, true) }
+
+func unmarshal(b []byte, view bool) (*Envelope, error) {
+	own := func(p []byte) []byte {
+		if view {
+			return p
+		}
+		return append([]byte(nil), p...)
+	}
 	r := &reader{b: b}
 	var e Envelope
 	if m := r.take(2, "magic"); r.err == nil && (m[0] != magic[0] || m[1] != magic[1]) {
@@ -211,7 +226,7 @@ func Unmarshal(b []byte) (*Envelope, error) {
 			return nil, fmt.Errorf("%w: ciphertext length %d over limit", ErrMalformed, l)
 		}
 		if c := r.take(int(l), "ciphertext"); l > 0 {
-			e.Ciphertext = append([]byte(nil), c...)
+			e.Ciphertext = own(c)
 		}
 	}
 	if n := r.take(2, "blob ref count"); r.err == nil {
@@ -231,7 +246,7 @@ func Unmarshal(b []byte) (*Envelope, error) {
 			return nil, fmt.Errorf("%w: public metadata length %d over limit", ErrMalformed, l)
 		}
 		if p := r.take(int(l), "public metadata"); l > 0 {
-			e.Public = append([]byte(nil), p...)
+			e.Public = own(p)
 		}
 	}
 	if r.err != nil {

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -110,6 +111,10 @@ func FuzzEnvelopeCodec(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Unmarshal(b)
+		view, verr := UnmarshalView(b)
+		if (err == nil) != (verr == nil) || !reflect.DeepEqual(e, view) {
+			t.Fatalf("UnmarshalView = %+v, %v; Unmarshal = %+v, %v", view, verr, e, err)
+		}
 		if err != nil {
 			return
 		}
@@ -122,4 +127,33 @@ func FuzzEnvelopeCodec(f *testing.F) {
 			t.Fatal("decoded envelope re-encodes differently")
 		}
 	})
+}
+
+// TestUnmarshalView_SharesTheInput: the view's ciphertext and public
+// metadata are the input's bytes; Unmarshal's are copies.
+func TestUnmarshalView_SharesTheInput(t *testing.T) {
+	b, err := (&Envelope{Kind: KindEvent, Bucket: "default/2026-01-02", Ciphertext: []byte("sealed"), Public: []byte("pub")}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := UnmarshalView(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 'x'
+	}
+	if string(owned.Ciphertext) != "sealed" || string(owned.Public) != "pub" {
+		t.Errorf("Unmarshal's envelope changed with its input: %q %q", owned.Ciphertext, owned.Public)
+	}
+	if string(view.Ciphertext) != "xxxxxx" || string(view.Public) != "xxx" {
+		t.Errorf("UnmarshalView's envelope does not share its input: %q %q", view.Ciphertext, view.Public)
+	}
+	if view.Bucket != "default/2026-01-02" {
+		t.Errorf("the bucket name must be a copy: %q", view.Bucket)
+	}
 }

@@ -467,3 +467,54 @@ func TestLockDir_SecondHolderIsRefused(t *testing.T) {
 	}
 	g.Close()
 }
+
+// TestArchive_ReopenReplaysInChunks: a restart rebuilds the same Merkle tree
+// and duplicate map from a journal longer than one replay chunk, both by
+// record count (many small events) and by bytes (a few large records).
+func TestArchive_ReopenReplaysInChunks(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SegmentSize = "64MiB"
+	a := mustOpen(t, cfg, nil)
+	n := 2*replayChunkRecords + 7
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				if _, err := a.Append(t.Context(), event(i, "hello")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	big := make([]byte, replayChunkBytes/3)
+	for range 7 {
+		if _, err := a.AppendRaw(t.Context(), big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := a.Ledger().Size()
+	root, err := a.Ledger().RootAt(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = mustOpen(t, cfg, nil)
+	defer a.Close()
+	if got := a.Ledger().Size(); got < size {
+		t.Fatalf("tree size after reopen = %d, want at least %d", got, size)
+	}
+	again, err := a.Ledger().RootAt(size)
+	if err != nil || !bytes.Equal(again, root) {
+		t.Fatalf("root after reopen = %x (%v), want %x", again, err, root)
+	}
+	for _, i := range []int{0, replayChunkRecords - 1, replayChunkRecords, n - 1} {
+		res, err := a.Append(t.Context(), event(i, "hello"))
+		if err != nil || !res.Duplicate {
+			t.Errorf("retry of event %d after reopen: %+v %v", i, res, err)
+		}
+	}
+}
