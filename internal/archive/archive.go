@@ -192,21 +192,27 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	if a.journal, err = journal.Open(journal.Options{
+	// The journal verifies every record as it opens; the derived state is
+	// rebuilt from the same read.
+	replay := a.startReplay()
+	a.journal, err = journal.Open(journal.Options{
 		Dir:           cfg.JournalDir(),
 		FS:            opts.JournalFS,
 		SegmentSize:   segSize,
 		MaxBatchDelay: batchDelay,
 		OnCommit:      a.onCommit,
 		OnSync:        opts.OnJournalSync,
+		OnRecover:     replay.add,
 		Logger:        a.log,
-	}); err != nil {
+	})
+	if rerr := replay.finish(); err == nil && rerr != nil {
+		a.journal.Close()
+		a.journal = nil
+		err = rerr
+	}
+	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	if err := a.replay(); err != nil {
-		a.close()
-		return nil, err
 	}
 	if err := a.ledger.Start(); err != nil {
 		a.close()
@@ -232,58 +238,70 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 // that checkpoints verify against.
 const VerifierKeyFile = "verifier.key"
 
-// maxExpected caps the records replay sizes the duplicate maps for (a
-// corrupt count must not make it allocate without bound).
-const maxExpected = 1 << 30
-
-// replay feeds every committed record to the ledger and rebuilds the
-// derived state. Hashing the leaves (SHA-256 over every byte of the
+// replayer rebuilds the derived state from every committed record as the
+// journal opens: the Merkle tree, the duplicate map, bucket counts, holds
+// and disposals. Hashing the leaves (SHA-256 over every byte of the
 // journal) is a third of it and needs nothing but the bytes, so a second
-// goroutine does it, a chunk of records at a time, while the scan decodes
-// and learns the next: about a quarter less time to start on two cores.
-func (a *Archive) replay() error {
-	chunks := make(chan *replayChunk, 2)
-	free := make(chan *replayChunk, 3)
+// goroutine does it, a chunk of records at a time, while the journal reads
+// and the archive learns the next ones.
+type replayer struct {
+	a            *Archive
+	chunks, free chan *replayChunk
+	hashed       chan error
+	c            *replayChunk
+}
+
+func (a *Archive) startReplay() *replayer {
+	r := &replayer{a: a, chunks: make(chan *replayChunk, 2), free: make(chan *replayChunk, 3), hashed: make(chan error, 1)}
 	for range 3 {
-		free <- &replayChunk{}
+		r.free <- &replayChunk{}
 	}
-	hashed := make(chan error, 1)
 	go func() {
 		var first uint64
 		var err error
-		for c := range chunks {
+		for c := range r.chunks {
 			if err == nil {
 				err = a.ledger.AppendLeaves(first, c.leaves())
 				first += uint64(len(c.ends))
 			}
-			free <- c
+			r.free <- c
 		}
-		hashed <- err
+		r.hashed <- err
 	}()
-	a.dedup.expect(int(min(a.journal.Len(), maxExpected)))
-	c := <-free
-	c.reset()
-	err := a.journal.Scan(0, func(seq uint64, data []byte) error {
-		// learn keeps nothing of env's ciphertext or public bytes.
-		env, err := record.UnmarshalView(data)
-		if err != nil {
-			return fmt.Errorf("record %d: %w", seq, err)
-		}
-		if err := a.learn(seq, env); err != nil {
-			return fmt.Errorf("record %d: %w", seq, err)
-		}
-		c.add(data)
-		if len(c.ends) == replayChunkRecords || len(c.data) >= replayChunkBytes {
-			chunks <- c
-			c = <-free
-			c.reset()
-		}
-		return nil
-	})
-	chunks <- c
-	close(chunks)
-	if herr := <-hashed; err == nil {
-		err = herr
+	r.c = <-r.free
+	r.c.reset()
+	return r
+}
+
+// add takes in record seq; data is only valid during the call.
+func (r *replayer) add(seq uint64, data []byte) error {
+	// learn keeps nothing of env's ciphertext or public bytes.
+	env, err := record.UnmarshalView(data)
+	if err != nil {
+		return fmt.Errorf("replay record %d: %w", seq, err)
+	}
+	if err := r.a.learn(seq, env); err != nil {
+		return fmt.Errorf("replay record %d: %w", seq, err)
+	}
+	r.c.add(data)
+	if len(r.c.ends) == replayChunkRecords || len(r.c.data) >= replayChunkBytes {
+		r.chunks <- r.c
+		r.c = <-r.free
+		r.c.reset()
+	}
+	return nil
+}
+
+// finish hands the last chunk to the ledger and waits until every leaf is
+// in the tree. It is called once, whether or not the journal opened.
+func (r *replayer) finish() error {
+	r.chunks <- r.c
+	close(r.chunks)
+	err := <-r.hashed
+	// Let the chunks' buffers go: the journal may keep a reference to add.
+	r.c = nil
+	for len(r.free) > 0 {
+		<-r.free
 	}
 	if err != nil {
 		return fmt.Errorf("replay journal: %w", err)

@@ -57,17 +57,6 @@ func newDedup() *dedup {
 	}
 }
 
-// expect sizes the empty map of ids for n records, before a replay learns
-// them: growing it step by step rehashed every entry again at each
-// doubling, and left it up to twice the size it needs.
-func (d *dedup) expect(n int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.ids) == 0 && n > 0 {
-		d.ids = make(map[[16]byte]firstRecord, n)
-	}
-}
-
 // learn records a committed record found when the journal is replayed. The
 // earliest record of a pair or id is kept.
 func (d *dedup) learn(idem, content [32]byte, seq uint64) {

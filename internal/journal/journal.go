@@ -147,10 +147,15 @@ func Open(opts Options) (*Journal, error) {
 		}
 	}
 
-	st, err := scanDir(j.fs, j.dir, nil)
+	var visit frameVisitor
+	if opts.OnRecover != nil {
+		visit = func(seq uint64, _ string, _ int64, data []byte) error { return opts.OnRecover(seq, data) }
+	}
+	st, err := scanDir(j.fs, j.dir, visit)
 	if err != nil {
 		return nil, err
 	}
+	j.opts.OnRecover = nil // used only here; keep nothing of the caller's alive
 	j.recovered = RecoveryInfo{Segments: len(st.segs), Records: st.records}
 	for _, s := range st.segs {
 		j.segs = append(j.segs, segmentRef{path: s.path, first: s.first, count: s.count, end: s.end, marks: s.marks})

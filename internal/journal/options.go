@@ -57,6 +57,14 @@ type Options struct {
 	// it, and how well commits are grouped. It must return quickly.
 	OnSync func(took time.Duration, records int)
 
+	// OnRecover, if set, is called by Open for every record it finds on
+	// disk, in order, as it verifies the segments: a caller that rebuilds
+	// its state from the whole journal at start reads the journal once
+	// instead of twice. It sees exactly the records Len and Scan will hold
+	// (none past a torn tail). data is only valid during the call. An error
+	// stops Open with that error.
+	OnRecover func(seq uint64, data []byte) error
+
 	// ReadOnly opens the journal for reading only: no repair, no new
 	// segment, no writer. A torn tail is reported by Recovered but left on
 	// disk and excluded from Len and Scan. Append returns ErrReadOnly.
