@@ -67,8 +67,8 @@ func (a *App) serveConversation(w http.ResponseWriter, r *http.Request, who stri
 		who = "api"
 	}
 	// What was acknowledged before the request is shown.
-	if err := a.index.catchUp(r.Context()); err != nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "index not available: "+err.Error())
+	if err := a.index.ready(r.Context()); err != nil {
+		writeNotReady(w, err)
 		return
 	}
 	match := func(ctx context.Context, q search.Query) ([]uint64, error) { return a.index.ix.Matches(ctx, q, nil) }

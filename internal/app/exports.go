@@ -110,7 +110,7 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 		}
 		dir = req.Out
 	}
-	if err := a.index.catchUp(ctx); err != nil {
+	if err := a.index.ready(ctx); err != nil {
 		return ExportJob{}, err
 	}
 	seqs, err := a.index.ix.Matches(ctx, q, a.custodians())
@@ -170,6 +170,8 @@ func (a *App) exportRoutes(mux *http.ServeMux, prefix string, guard func(http.Ha
 		switch {
 		case errors.As(err, &se):
 			writeJSONError(w, http.StatusBadRequest, se.Error())
+		case errors.As(err, new(*behindError)):
+			writeNotReady(w, err)
 		case err != nil:
 			writeJSONError(w, http.StatusServiceUnavailable, err.Error())
 		default:

@@ -131,6 +131,50 @@ type indexer struct {
 	ix  *index.Index
 	a   *archive.Archive
 	log *slog.Logger
+	// maxWait is the most records a request waits for the index to take
+	// in (maxWaitLag when 0).
+	maxWait int
+}
+
+// maxWaitLag bounds what a search or conversation view waits for: about
+// three to eight seconds of indexing. In service the index is a few
+// thousand records behind at most; further behind (the rebuild after an
+// upgrade changed the index schema, a million records taking a minute or
+// more) a request that waited would outlive the server's write timeout
+// and answer nothing.
+const maxWaitLag = 50_000
+
+// behindError is a request refused because the index is further behind
+// the journal than it waits for.
+type behindError struct{ lag int64 }
+
+func (e *behindError) Error() string {
+	return fmt.Sprintf("the search index is catching up with the journal: %d records are not searchable yet; try again shortly", e.lag)
+}
+
+// ready brings the index up to date for a request that must see everything
+// acknowledged before it, or returns a *behindError at once when that would
+// mean more than maxWait records: a partial answer is never given as
+// complete, and the tailer catches up without the request.
+func (x *indexer) ready(ctx context.Context) error {
+	limit := x.maxWait
+	if limit <= 0 {
+		limit = maxWaitLag
+	}
+	if lag := x.lag(); lag > float64(limit) {
+		return &behindError{lag: int64(lag)}
+	}
+	return x.catchUp(ctx)
+}
+
+// writeNotReady answers a request the index could not be made ready for.
+func writeNotReady(w http.ResponseWriter, err error) {
+	if b := (*behindError)(nil); errors.As(err, &b) {
+		w.Header().Set("Retry-After", "30")
+		writeJSONError(w, http.StatusServiceUnavailable, b.Error())
+		return
+	}
+	writeJSONError(w, http.StatusServiceUnavailable, "index not available: "+err.Error())
 }
 
 func (x *indexer) catchUp(ctx context.Context) error {
@@ -263,8 +307,8 @@ func (a *App) serveSearch(w http.ResponseWriter, r *http.Request, who string) {
 		who = "api"
 	}
 	// Bring the index up to date first: what was acknowledged is found.
-	if err := a.index.catchUp(r.Context()); err != nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "index not available: "+err.Error())
+	if err := a.index.ready(r.Context()); err != nil {
+		writeNotReady(w, err)
 		return
 	}
 	res, err := Search(r.Context(), a.Archive, a.index.ix, a.custodians(), req, who)
