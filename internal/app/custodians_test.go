@@ -1,17 +1,12 @@
 package app
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/onrecord/onrecord"
-	"github.com/onrecord/onrecord/internal/config"
 )
 
 // TestSearchByCustodian searches custodian: through the API: a person's
@@ -20,12 +15,7 @@ import (
 // between them at the hand-over; names the directory does not know, or
 // that fit two people, are the query's fault (400).
 func TestSearchByCustodian(t *testing.T) {
-	const token = "api-token-0123456789abcdef01"
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.APITokens = []string{token}
-	srv := httptest.NewUnstartedServer(nil)
-	a := serveTestApp(t, srv, cfg)
+	a, srv := apiTestApp(t)
 
 	ctx := t.Context()
 	dir := a.Governance.Directory
@@ -67,15 +57,8 @@ func TestSearchByCustodian(t *testing.T) {
 
 	search := func(q string) (int, []string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/search?"+url.Values{"q": {q}}.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var res SearchResult
-		json.NewDecoder(resp.Body).Decode(&res)
+		resp := apiCall(t, srv, "GET", "/api/v1/search?"+url.Values{"q": {q}}.Encode(), "", &res)
 		var bodies []string
 		for _, h := range res.Hits {
 			bodies = append(bodies, h.Snippet)

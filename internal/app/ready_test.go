@@ -1,17 +1,13 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onrecord/onrecord"
-	"github.com/onrecord/onrecord/internal/config"
 )
 
 // TestIndexBehind_RequestsAnswer503InsteadOfWaiting: a search, a
@@ -22,12 +18,7 @@ import (
 // partial answer; once the lag is within the limit they catch up and find
 // everything.
 func TestIndexBehind_RequestsAnswer503InsteadOfWaiting(t *testing.T) {
-	const token = "api-token-0123456789abcdef01"
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.APITokens = []string{token}
-	srv := httptest.NewUnstartedServer(nil)
-	a := serveTestApp(t, srv, cfg) // not started: no tailer
+	a, srv := apiTestApp(t) // not started: no tailer
 	a.index.maxWait = 5
 	appendN := func(n int) {
 		t.Helper()
@@ -42,16 +33,8 @@ func TestIndexBehind_RequestsAnswer503InsteadOfWaiting(t *testing.T) {
 	}
 	do := func(method, path, body string) (*http.Response, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp, out
+		return apiCall(t, srv, method, path, body, &out), out
 	}
 	requests := []struct{ method, path, body string }{
 		{"GET", "/api/v1/search?q=quarterly", ""},

@@ -1,7 +1,11 @@
 package app
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onrecord/onrecord/internal/config"
@@ -24,4 +28,33 @@ func serveTestApp(t *testing.T, srv *httptest.Server, cfg config.Config) *App {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return a
+}
+
+// testAPIToken is the API bearer token of apiTestApp.
+const testAPIToken = "api-token-0123456789abcdef01"
+
+// apiTestApp is serveTestApp on the default configuration in a temporary
+// data directory, with testAPIToken as its API token.
+func apiTestApp(t *testing.T) (*App, *httptest.Server) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.APITokens = []string{testAPIToken}
+	srv := httptest.NewUnstartedServer(nil)
+	return serveTestApp(t, srv, cfg), srv
+}
+
+// apiCall sends an API request to srv with testAPIToken and decodes the
+// JSON answer into out.
+func apiCall(t *testing.T, srv *httptest.Server, method, path, body string, out any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(out)
+	return resp
 }
