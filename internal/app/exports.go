@@ -123,6 +123,9 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 	job := &ExportJob{ID: id, State: "running", Query: q.String(), Format: req.Format, Dir: dir, By: who, Total: len(seqs), Started: time.Now().UTC()}
 	a.exports.mu.Lock()
 	a.exports.jobs[id] = job
+	// The answer is the job as it starts: copied now, before its goroutine
+	// reports progress into it (a copy taken after raced with that).
+	started := *job
 	a.exports.mu.Unlock()
 	w := f.Writer(formats.Params{Location: loc, Custodian: req.Custodian, BatesPrefix: req.BatesPrefix, BatesStart: req.BatesStart, Now: time.Now})
 	var hook func(string, []export.Item) ([]export.Item, map[uint64]bool, []export.File, error)
@@ -149,7 +152,7 @@ func (a *App) StartExport(ctx context.Context, req ExportRequest, who string, lo
 		job.Records, job.Files, job.Withheld = man.Counts.Records, man.Counts.Files, man.Counts.Withheld
 		job.First, job.Last = man.BatesFirst, man.BatesLast
 	})
-	return *job, nil
+	return started, nil
 }
 
 // exportRoutes serves export jobs under prefix; local says the caller is
