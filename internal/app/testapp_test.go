@@ -34,11 +34,14 @@ func serveTestApp(t *testing.T, srv *httptest.Server, cfg config.Config) *App {
 const testAPIToken = "api-token-0123456789abcdef01"
 
 // apiTestApp is serveTestApp on the default configuration in a temporary
-// data directory, with testAPIToken as its API token.
+// data directory (and exports in another: the default is relative to the
+// working directory, which is the source tree), with testAPIToken as its
+// API token.
 func apiTestApp(t *testing.T) (*App, *httptest.Server) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
 	cfg.APITokens = []string{testAPIToken}
 	srv := httptest.NewUnstartedServer(nil)
 	return serveTestApp(t, srv, cfg), srv
