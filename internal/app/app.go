@@ -130,7 +130,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("search index: %w (remove %s to rebuild it)", err, cfg.IndexDir())
 	}
-	x := &indexer{ix: ix, a: a, log: log}
+	x := &indexer{ix: ix, a: a, log: log, maxWait: maxWaitLag}
 	reg.MustRegister(x.metrics()...)
 	localToken, err := writeLocalToken(cfg.DataDir)
 	if err != nil {

@@ -132,11 +132,11 @@ type indexer struct {
 	a   *archive.Archive
 	log *slog.Logger
 	// maxWait is the most records a request waits for the index to take
-	// in (maxWaitLag when 0).
+	// in (maxWaitLag; tests lower it).
 	maxWait int
 }
 
-// maxWaitLag bounds what a search or conversation view waits for: about
+// maxWaitLag bounds what a search, conversation view or export waits for: about
 // three to eight seconds of indexing. In service the index is a few
 // thousand records behind at most; further behind (the rebuild after an
 // upgrade changed the index schema, a million records taking a minute or
@@ -157,11 +157,7 @@ func (e *behindError) Error() string {
 // mean more than maxWait records: a partial answer is never given as
 // complete, and the tailer catches up without the request.
 func (x *indexer) ready(ctx context.Context) error {
-	limit := x.maxWait
-	if limit <= 0 {
-		limit = maxWaitLag
-	}
-	if lag := x.lag(); lag > float64(limit) {
+	if lag := x.lag(); lag > float64(x.maxWait) {
 		return &behindError{lag: int64(lag)}
 	}
 	return x.catchUp(ctx)
