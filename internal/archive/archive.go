@@ -295,6 +295,7 @@ func (r *replayer) add(seq uint64, data []byte) error {
 // finish hands the last chunk to the ledger and waits until every leaf is
 // in the tree. It is called once, whether or not the journal opened.
 func (r *replayer) finish() error {
+	r.a.dedup.replayed()
 	r.chunks <- r.c
 	close(r.chunks)
 	err := <-r.hashed

@@ -5,7 +5,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -154,6 +158,7 @@ func TestDedup_ReplayAndCutHashes(t *testing.T) {
 	d.learn(idem, c1, 1)
 	d.learn(idem, c2, 2)
 	d.learn(idem, c1, 3)
+	d.replayed()
 	for c, want := range map[[32]byte]uint64{c1: 1, c2: 2} {
 		if _, seq, dup, _ := d.begin(t.Context(), idem, c); !dup || seq != want {
 			t.Errorf("after replay: seq %d dup %v, want %d", seq, dup, want)
@@ -174,5 +179,152 @@ func TestDedup_ReplayAndCutHashes(t *testing.T) {
 	d.finish(p, other, c3, false, 4, nil)
 	if _, seq, dup, _ := d.begin(t.Context(), other, c3); !dup || seq != 4 {
 		t.Fatalf("its retry: seq %d dup %v, want 4", seq, dup)
+	}
+}
+
+// dedupModel is what dedup must answer, kept the plain way.
+type dedupModel struct {
+	first map[[16]byte]firstRecord
+	pairs map[[32]byte]uint64
+}
+
+func (m *dedupModel) add(idem, content [32]byte, seq uint64) {
+	if _, ok := m.first[cut(idem)]; !ok {
+		m.first[cut(idem)] = firstRecord{seq: seq, content: cut(content)}
+	}
+	if _, ok := m.pairs[pairKey(idem, content)]; !ok {
+		m.pairs[pairKey(idem, content)] = seq
+	}
+}
+
+// TestDedup_SortedTableAndMergesAgreeWithAMap replays journals of several
+// sizes (ids retried and conflicting), then commits more through the
+// ordinary path with merges into new tables starting every few ids, and
+// checks after each step that every pair and id is answered as a plain
+// map would, and that unknown ones are not found — also while a merge is
+// in progress.
+func TestDedup_SortedTableAndMergesAgreeWithAMap(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		replay, live, ids int
+		mergeMin          int
+		merges            bool
+	}{
+		{"empty journal, merges", 0, 300, 100, 16, true},
+		{"one record", 1, 50, 10, 4, true},
+		{"small journal", 200, 400, 600, 32, true},
+		{"journal of several chunks", 3*replayChunkEntries + 17, 100_000, 400_000, 500, true},
+		{"no merge", 5000, 100, 3000, defaultMergeMin, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.replay), uint64(tc.live)))
+			pick := func() (idem, content [32]byte) {
+				i, c := rng.IntN(tc.ids), rng.IntN(3) // three versions per id: retries and conflicts
+				binary.BigEndian.PutUint64(idem[:], uint64(i)*0x9e3779b97f4a7c15)
+				idem[8] = byte(i)
+				content = sha256.Sum256(append(idem[:], byte(c)))
+				return idem, content
+			}
+			d := newDedup()
+			d.mergeMin = tc.mergeMin
+			m := &dedupModel{first: map[[16]byte]firstRecord{}, pairs: map[[32]byte]uint64{}}
+			seq := uint64(0)
+			for range tc.replay {
+				idem, content := pick()
+				d.learn(idem, content, seq)
+				m.add(idem, content, seq)
+				seq++
+			}
+			d.replayed()
+			check := func(when string) {
+				t.Helper()
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				for id, want := range m.first {
+					if got, ok := d.firstLocked(id); !ok || got != want {
+						t.Fatalf("%s: first record of %x = %+v %v, want %+v", when, id, got, ok, want)
+					}
+				}
+				for i := range 50 { // ids never stored
+					var id [16]byte
+					id[15], id[14], id[0] = byte(i), 0xee, byte(rng.Uint32())
+					if _, ok := d.firstLocked(id); ok {
+						t.Fatalf("%s: unknown id %x found", when, id)
+					}
+				}
+			}
+			check("after replay")
+			for i := range tc.live {
+				idem, content := pick()
+				p, got, dup, err := d.begin(t.Context(), idem, content)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, stored := m.pairs[pairKey(idem, content)]
+				if dup != stored || dup && got != want {
+					t.Fatalf("live %d: begin = seq %d dup %v, want seq %d stored %v", i, got, dup, want, stored)
+				}
+				if dup {
+					continue
+				}
+				firstSeq, claimed, err := d.claimFirst(t.Context(), idem, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f, ok := m.first[cut(idem)]; claimed == ok || ok && firstSeq != f.seq {
+					t.Fatalf("live %d: claim = %d %v, model's first %+v %v", i, firstSeq, claimed, f, ok)
+				}
+				d.finish(p, idem, content, claimed, seq, nil)
+				m.add(idem, content, seq)
+				seq++
+				if i%(tc.live/8+1) == 0 {
+					check(fmt.Sprintf("live %d", i)) // a merge may be running
+				}
+			}
+			d.mu.Lock()
+			merged := d.merged
+			d.mu.Unlock()
+			if merged != nil {
+				<-merged
+			}
+			check("at the end")
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if tc.merges != (merged != nil) {
+				t.Fatalf("merged %v, want %v", merged != nil, tc.merges)
+			}
+			if n := d.table.len() + len(d.ids) + len(d.merging); n != len(m.first) {
+				t.Fatalf("%d ids kept, want %d", n, len(m.first))
+			}
+		})
+	}
+}
+
+func TestSortEntries_SameAsSortingTheWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 9, 1000, 70_000} {
+		var chunks [][]firstEntry
+		var all []firstEntry
+		for len(all) < n {
+			c := make([]firstEntry, min(rng.IntN(5000)+1, n-len(all)))
+			for i := range c {
+				binary.BigEndian.PutUint64(c[i].id[:], rng.Uint64()>>rng.IntN(3)) // some runs crowded
+				c[i].id[9] = byte(rng.IntN(2))
+				c[i].seq = uint64(rng.IntN(4))
+			}
+			chunks = append(chunks, c)
+			all = append(all, c...)
+		}
+		slices.SortFunc(all, compareEntries)
+		got := sortEntries(chunks)
+		if !slices.Equal(got, all) {
+			t.Fatalf("n=%d: sortEntries differs from sorting the whole", n)
+		}
+		tab := newFirstTable(got)
+		for _, e := range all {
+			if f, ok := tab.find(e.id); !ok || f.seq > e.seq && f.content == e.content {
+				t.Fatalf("n=%d: %x not found (%+v %v)", n, e.id, f, ok)
+			}
+		}
 	}
 }
