@@ -21,10 +21,14 @@
 // goroutine never waits on signing or disk.
 //
 // Memory: the tree keeps the hashes at tile levels only (tree levels 0, 8,
-// 16, ...), about 32.1 bytes per record, which is exactly the data of every
-// tile. Other nodes are recomputed from at most 128 stored hashes when a
-// proof needs them. Nothing about tiles is persisted: full and partial
-// tiles are served from memory.
+// 16, ...), which is exactly the data of every tile. Other nodes are
+// recomputed from at most 128 stored hashes when a proof needs them. The
+// full level-0 tiles (the leaf hashes, 32 bytes per record) are written to
+// a file in the ledger directory and dropped from memory, a few hundred
+// kept as a cache; read back, each is checked against the level-8 node
+// above it, which stays in memory with the rest (about 0.13 bytes per
+// record). The file is derived state, rewritten from the journal at every
+// open; nothing else about tiles is persisted.
 //
 // # Checkpoints
 //

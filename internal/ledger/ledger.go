@@ -169,6 +169,10 @@ func Open(opts Options) (*Ledger, error) {
 	if err := l.loadHistory(opts.Dir); err != nil {
 		return nil, err
 	}
+	if l.tree.spill, err = openTileSpill(filepath.Join(opts.Dir, LeafTilesFile), spillCache, spillBatch); err != nil {
+		l.file.close()
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	return l, nil
 }
 
@@ -226,6 +230,10 @@ func (l *Ledger) AppendLeaves(first uint64, leafHashes [][HashSize]byte) error {
 	}
 	err := l.tree.append(leafHashes)
 	size := l.tree.size
+	if sp := l.tree.spill; sp != nil && sp.failed != nil && !sp.warned {
+		sp.warned = true
+		l.logger.Warn("ledger: cannot write leaf tiles to disk; keeping them in memory", "file", LeafTilesFile, "err", sp.failed)
+	}
 	l.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
@@ -471,6 +479,9 @@ func (l *Ledger) Close() error {
 	if err := l.file.close(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := l.tree.spill.close(); err != nil {
+		errs = append(errs, fmt.Errorf("leaf tiles file: %w", err))
+	}
 	// A Checkpoint call that passed its closed check before Close began
 	// finds this and fails instead of writing to a closed file.
 	l.failed = ErrClosed
@@ -507,7 +518,11 @@ func (l *Ledger) LeafHash(index uint64) ([HashSize]byte, error) {
 	if index >= l.tree.size {
 		return [HashSize]byte{}, fmt.Errorf("ledger: leaf %d of a tree of size %d: %w", index, l.tree.size, ErrOutOfRange)
 	}
-	return [HashSize]byte(l.tree.slot(0, index)), nil
+	h, err := l.tree.slot(0, index)
+	if err != nil {
+		return [HashSize]byte{}, fmt.Errorf("ledger: leaf %d: %w", index, err)
+	}
+	return [HashSize]byte(h), nil
 }
 
 // RootAt returns the RFC 6962 root of the tree's first size leaves.

@@ -90,25 +90,31 @@ func (m *nodeMemo) hash(level uint, index uint64) ([]byte, error) {
 	}
 	k, r := int(level/TileHeight), level%TileHeight
 	if r == 0 {
-		return m.t.slot(k, index), nil
+		return m.t.slot(k, index)
 	}
 	id := tileID{k, index >> (TileHeight - r)}
 	tn := m.tiles[id]
 	if tn == nil {
-		tn = m.fill(id)
+		var err error
+		if tn, err = m.fill(id); err != nil {
+			return nil, err
+		}
 		m.tiles[id] = tn
 	}
 	return tn.levels[r][index&(TileWidth>>r-1)][:], nil
 }
 
 // fill hashes every complete node of levels 1..7 over tile id.
-func (m *nodeMemo) fill(id tileID) *tileNodes {
+func (m *nodeMemo) fill(id tileID) (*tileNodes, error) {
 	width := min(uint64(TileWidth), m.t.levelCount(id.level)-id.index*TileWidth)
-	first := id.index * TileWidth
+	tile, err := m.t.tile(id.level, id.index)
+	if err != nil {
+		return nil, err
+	}
 	tn := &tileNodes{}
 	below := func(r uint, j uint64) []byte {
 		if r == 0 {
-			return m.t.slot(id.level, first+j)
+			return tile[j][:]
 		}
 		return tn.levels[r][j][:]
 	}
@@ -119,5 +125,5 @@ func (m *nodeMemo) fill(id tileID) *tileNodes {
 			copy(tn.levels[r][j][:], rfc6962.DefaultHasher.HashChildren(below(r-1, 2*j), below(r-1, 2*j+1)))
 		}
 	}
-	return tn
+	return tn, nil
 }

@@ -41,17 +41,18 @@ func (l *Ledger) ReadEntryBundle(index uint64, width int) ([]byte, error) {
 	}
 	l.mu.RLock()
 	size := l.tree.size
-	var leaves [][HashSize]byte
+	var leaves *hashTile
 	ok := width >= 1 && width <= TileWidth && index <= size/TileWidth && uint64(width) <= size-index*TileWidth
+	var err error
 	if ok {
-		leaves = make([][HashSize]byte, width)
-		for i := range leaves {
-			leaves[i] = [HashSize]byte(l.tree.slot(0, index*TileWidth+uint64(i)))
-		}
+		leaves, err = l.tree.tile(0, index)
 	}
 	l.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("ledger: entry bundle %d width %d in tree of size %d: %w", index, width, size, ErrOutOfRange)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: entry bundle %d: %w", index, err)
 	}
 	from := index * TileWidth
 	// The callback may do I/O, so it runs without the tree lock; the

@@ -44,7 +44,9 @@ type tree struct {
 	rf    compact.RangeFactory
 	rng   *compact.Range // the compact range [0, size): the current root in O(log n)
 	size  uint64
-	tiles [][]*hashTile // tiles[k][n] is tile n at tile level k
+	tiles [][]*hashTile // tiles[k][n] is tile n at tile level k; nil if spilled
+	// spill, if set, holds the full level-0 tiles instead of memory.
+	spill *tileSpill
 }
 
 func newTree() *tree {
@@ -74,10 +76,26 @@ func (t *tree) store(k int, index uint64, hash []byte) {
 	copy(t.tiles[k][n][index%TileWidth][:], hash)
 }
 
+// tile returns tile n at tile level k, reading it back from the spill
+// file if it was written there. The caller must have checked that the
+// tile has hashes; the tile must not be written to.
+func (t *tree) tile(k int, n uint64) (*hashTile, error) {
+	if tl := t.tiles[k][n]; tl != nil {
+		return tl, nil
+	}
+	// Only full level-0 tiles are spilled, and the level-8 node over a
+	// full one is always in memory.
+	return t.spill.load(n, t.tiles[1][n/TileWidth][n%TileWidth][:])
+}
+
 // slot returns a view of the stored hash of node (level 8k, index). The
 // caller must have checked that the node exists.
-func (t *tree) slot(k int, index uint64) []byte {
-	return t.tiles[k][index/TileWidth][index%TileWidth][:]
+func (t *tree) slot(k int, index uint64) ([]byte, error) {
+	tl, err := t.tile(k, index/TileWidth)
+	if err != nil {
+		return nil, err
+	}
+	return tl[index%TileWidth][:], nil
 }
 
 // append adds leaf hashes. It does O(1) amortised hashing per leaf: the
@@ -92,12 +110,16 @@ func (t *tree) append(leafHashes [][HashSize]byte) error {
 	for i := range leafHashes {
 		idx := t.size
 		t.store(0, idx, leafHashes[i][:])
-		// The range keeps the slice it is given; the tile slot is stable
-		// and never rewritten, so it can hold a view instead of a copy.
-		if err := t.rng.Append(t.slot(0, idx), visit); err != nil {
+		// The range keeps the slice it is given; the tile slot is never
+		// rewritten, so it can hold a view instead of a copy (which keeps
+		// that one tile alive if it is spilled).
+		if err := t.rng.Append(t.tiles[0][idx/TileWidth][idx%TileWidth][:], visit); err != nil {
 			return fmt.Errorf("append leaf %d: %w", idx, err)
 		}
 		t.size++
+	}
+	if t.spill != nil && t.size >= TileWidth {
+		t.spill.flush(t.tiles[0], t.size/TileWidth)
 	}
 	return nil
 }
@@ -112,14 +134,20 @@ func (t *tree) nodeHash(level uint, index uint64) ([]byte, error) {
 	k := int(level / TileHeight)
 	r := level % TileHeight
 	if r == 0 {
-		return append([]byte(nil), t.slot(k, index)...), nil
+		h, err := t.slot(k, index)
+		return append([]byte(nil), h...), err
 	}
-	// Recompute from the 2^r stored hashes of the tile level below.
+	// Recompute from the 2^r stored hashes of the tile level below, all
+	// in one tile.
 	n := uint64(1) << r
 	first := index << r
+	tl, err := t.tile(k, first/TileWidth)
+	if err != nil {
+		return nil, err
+	}
 	hs := make([][]byte, n)
 	for i := range n {
-		hs[i] = t.slot(k, first+i)
+		hs[i] = tl[(first+i)%TileWidth][:]
 	}
 	for len(hs) > 1 {
 		for i := 0; i < len(hs)/2; i++ {
@@ -212,7 +240,10 @@ func (t *tree) tileData(k int, n uint64, width int) ([]byte, error) {
 	if width < 1 || width > TileWidth || n > count/TileWidth || uint64(width) > count-n*TileWidth {
 		return nil, fmt.Errorf("tile %d/%d width %d in tree of size %d: %w", k, n, width, t.size, ErrOutOfRange)
 	}
-	tile := t.tiles[k][n]
+	tile, err := t.tile(k, n)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]byte, 0, width*HashSize)
 	for i := range width {
 		out = append(out, tile[i][:]...)

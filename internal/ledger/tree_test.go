@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -58,10 +59,20 @@ func testLeaves(seed string, from, to uint64) [][HashSize]byte {
 }
 
 // buildTrees appends n leaves, in uneven batches, to a tree and to the
-// reference.
-func buildTrees(tb testing.TB, n uint64) (*tree, *reference) {
+// reference. With spilled, the tree's full leaf tiles go to a file as soon
+// as each is full and at most two are cached, so that nearly every read of
+// one reads the file.
+func buildTrees(tb testing.TB, n uint64, spilled bool) (*tree, *reference) {
 	tb.Helper()
 	t, ref := newTree(), &reference{}
+	if spilled {
+		sp, err := openTileSpill(filepath.Join(tb.TempDir(), LeafTilesFile), 2, 1)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { sp.close() })
+		t.spill = sp
+	}
 	leaves := testLeaves("a", 0, n)
 	for i, batch := uint64(0), uint64(1); i < n; i, batch = i+batch, batch%97+1 {
 		end := min(i+batch, n)
@@ -110,7 +121,10 @@ func checkSize(t *testing.T, tr *tree, ref *reference, size uint64, indexes, old
 		if got := toTlog(p); fmt.Sprint(got) != fmt.Sprint(refProof) {
 			t.Fatalf("inclusion(%d, %d) differs from tlog:\n got %v\nwant %v", i, size, got, refProof)
 		}
-		leaf := tr.slot(0, i)
+		leaf, err := tr.slot(0, i)
+		if err != nil {
+			t.Fatalf("slot(0, %d): %v", i, err)
+		}
 		if err := tlog.CheckRecord(refProof, int64(size), want, int64(i), tlog.Hash(leaf)); err != nil {
 			t.Fatalf("tlog.CheckRecord(%d, %d): %v", i, size, err)
 		}
@@ -146,9 +160,21 @@ func checkSize(t *testing.T, tr *tree, ref *reference, size uint64, indexes, old
 	}
 }
 
+// forBothStores runs test on a tree kept in memory and on one whose leaf
+// tiles are spilled to a file.
+func forBothStores(t *testing.T, test func(t *testing.T, spilled bool)) {
+	for _, spilled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in memory", true: "leaf tiles spilled"}[spilled], func(t *testing.T) { test(t, spilled) })
+	}
+}
+
 func TestTree_RootsAndProofsMatchTlogForSizesUpTo300(t *testing.T) {
+	forBothStores(t, testRootsAndProofsUpTo300)
+}
+
+func testRootsAndProofsUpTo300(t *testing.T, spilled bool) {
 	const max = 300
-	tr, ref := buildTrees(t, max)
+	tr, ref := buildTrees(t, max, spilled)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for size := uint64(1); size <= max; size++ {
 		var indexes, olds []uint64
@@ -168,11 +194,15 @@ func TestTree_RootsAndProofsMatchTlogForSizesUpTo300(t *testing.T) {
 }
 
 func TestTree_RootsAndProofsMatchTlogAtLargeRandomSizes(t *testing.T) {
+	forBothStores(t, testRootsAndProofsAtLargeSizes)
+}
+
+func testRootsAndProofsAtLargeSizes(t *testing.T, spilled bool) {
 	n := uint64(70_000) // three tile levels: 65536 leaves fill one level-2 hash
 	if testing.Short() {
 		n = 5_000
 	}
-	tr, ref := buildTrees(t, n)
+	tr, ref := buildTrees(t, n, spilled)
 	rng := rand.New(rand.NewPCG(3, 4))
 	sizes := []uint64{256, 257, 511, 512, 65535, 65536, 65537, n}
 	for range 20 {
@@ -194,11 +224,15 @@ func TestTree_RootsAndProofsMatchTlogAtLargeRandomSizes(t *testing.T) {
 }
 
 func TestTree_TilesMatchTlogReadTileData(t *testing.T) {
+	forBothStores(t, testTilesMatchTlog)
+}
+
+func testTilesMatchTlog(t *testing.T, spilled bool) {
 	n := uint64(70_000)
 	if testing.Short() {
 		n = 5_000
 	}
-	tr, ref := buildTrees(t, n)
+	tr, ref := buildTrees(t, n, spilled)
 	checked := 0
 	for L := range 4 {
 		count := tr.levelCount(L)
@@ -241,7 +275,7 @@ func TestTree_TilesMatchTlogReadTileData(t *testing.T) {
 }
 
 func TestTree_RejectsOutOfRange(t *testing.T) {
-	tr, _ := buildTrees(t, 10)
+	tr, _ := buildTrees(t, 10, false)
 	tests := []struct {
 		name string
 		call func() error
