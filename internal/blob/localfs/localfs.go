@@ -14,10 +14,12 @@
 // Layout:
 //
 //	packs/0000000001.pack   frames of sealed blobs, appended; a new pack every 64 MiB
+//	packs/0000000001.idx    where the live blobs of a pack no longer written to are
 //	ab/abcd…                one file per blob: the layout before packs, still read and deleted
 //
-// Which blob is where is kept in memory, rebuilt from the packs' frame
-// headers on Open. Delete marks the frame deleted and punches its data out
+// Which blob is where is kept in memory, rebuilt on Open from the packs'
+// index files (packindex.go) or, for a pack without one, its frame
+// headers. Delete marks the frame deleted and punches its data out
 // of the file (zeroing it where the filesystem cannot punch holes), so the
 // ciphertext is gone from the disk, not only from the index.
 package localfs
@@ -48,6 +50,7 @@ type Store struct {
 	cond    *sync.Cond
 	index   map[[32]byte]loc
 	files   map[uint32]*os.File // every pack, open for reading and writing
+	indexed map[uint32]bool     // the packs that have an index file (packindex.go)
 	active  uint32              // the pack new blobs go to
 	end     int64               // where the next frame goes in the active pack
 	pending []chunk             // appended frames not yet written
@@ -86,7 +89,7 @@ func Open(dir string) (*Store, error) {
 	if err := durable.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("blob directory: %w", err)
 	}
-	s := &Store{dir: dir, packs: filepath.Join(dir, "packs"), index: map[[32]byte]loc{}, files: map[uint32]*os.File{}}
+	s := &Store{dir: dir, packs: filepath.Join(dir, "packs"), index: map[[32]byte]loc{}, files: map[uint32]*os.File{}, indexed: map[uint32]bool{}}
 	s.cond = sync.NewCond(&s.mu)
 	s.syncer = durable.NewSyncer()
 	s.syncFile, s.packLimit = s.syncer.Fdatasync, packSize
@@ -123,9 +126,9 @@ func (s *Store) load() error {
 		}
 		s.files[n] = f
 		last := i == len(nums)-1
-		live, end, err := scanPack(f, last)
+		live, end, err := s.loadPack(f, n, last)
 		if err != nil {
-			return fmt.Errorf("scan blob pack %s: %w", f.Name(), err)
+			return err
 		}
 		for _, b := range live {
 			s.index[b.key] = loc{pack: n, off: b.off, size: b.size}
@@ -150,6 +153,41 @@ func (s *Store) load() error {
 		return s.newPack(1)
 	}
 	return nil
+}
+
+// loadPack lists the live blobs of pack n from its index (packindex.go),
+// or else by scanning it, and then writes its index. The last pack is
+// always scanned and verified, and any index it has is removed first: it
+// is written to again from now on.
+func (s *Store) loadPack(f *os.File, n uint32, last bool) (live []scanned, end int64, err error) {
+	if last {
+		if _, err := os.Stat(indexPath(s.packs, n)); err == nil {
+			if err := removePackIndex(s.packs, n); err != nil {
+				return nil, 0, err
+			}
+		}
+	} else {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		if live, ok := readPackIndex(s.packs, n, st); ok {
+			s.indexed[n] = true
+			return live, st.Size(), nil
+		}
+		defer func() {
+			// Only a cost saved next time: a pack without an index is
+			// scanned again.
+			if err == nil && writePackIndex(s.packs, n, st, live) == nil {
+				s.indexed[n] = true
+			}
+		}()
+	}
+	live, end, err = scanPack(f, last)
+	if err != nil {
+		return nil, 0, fmt.Errorf("scan blob pack %s: %w", f.Name(), err)
+	}
+	return live, end, nil
 }
 
 // newPack creates pack n, durably, and makes it the active pack.
@@ -381,7 +419,17 @@ func (s *Store) Delete(ctx context.Context, addr string) error {
 			ok = false // deleted meanwhile
 		}
 		f := s.files[l.pack]
+		indexed := s.indexed[l.pack]
 		s.mu.Unlock()
+		if ok && indexed {
+			// The index would list the blob as live after a restart.
+			if err := removePackIndex(s.packs, l.pack); err != nil {
+				return fmt.Errorf("delete blob %s: %w", addr, err)
+			}
+			s.mu.Lock()
+			s.indexed[l.pack] = false
+			s.mu.Unlock()
+		}
 		if ok {
 			if err := erase(f, l); err != nil {
 				return fmt.Errorf("delete blob %s: %w", addr, err)
