@@ -201,6 +201,10 @@ func mediaHosts(typ string) []string {
 	return nil
 }
 
+// IndexLag is how many committed records the search index has not taken
+// in yet (-1 if it cannot tell).
+func (a *App) IndexLag() float64 { return a.index.lag() }
+
 // PublicHandler serves what the outside may reach: webhooks, the API and
 // the read-only log. Nothing here serves debug or profiling data.
 func (a *App) PublicHandler() http.Handler {

@@ -175,11 +175,19 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A gateway phase also reports the journal fsyncs made during it.
+	// A gateway phase also reports the journal fsyncs made during it, and
+	// how far the search index was behind at its end; the next phase
+	// starts once the index has caught up, so that it does not measure
+	// the CPU the index takes catching up with this one.
 	gwPhase := func(what string, measure func() (loadResult, error)) (loadResult, syncStats, error) {
 		gw.syncs.take()
 		r, err := phase(what, measure)
-		return r, gw.syncs.take(), err
+		st := gw.syncs.take()
+		if err == nil {
+			st.indexLag, st.indexCatchUp, err = gw.settleIndex(ctx)
+			fmt.Fprintf(opts.Log, "  search index %.0f records behind at the end; caught up in %s\n", st.indexLag, st.indexCatchUp.Round(time.Millisecond))
+		}
+		return r, st, err
 	}
 	full, fullSyncs, err := gwPhase(fmt.Sprintf("gateway, closed loop, %d clients, %s", c, d), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, closed, c, d, false)
@@ -237,7 +245,9 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_failures" + sfx, float64(full.failures), "webhooks"},
 		Metric{"ingest_fsync_p99_ms" + sfx, fullSyncs.p99, "ms"},
 		Metric{"ingest_fsync_max_ms" + sfx, fullSyncs.max, "ms"},
-		Metric{"ingest_records_per_fsync" + sfx, fullSyncs.perSync, "records"})
+		Metric{"ingest_records_per_fsync" + sfx, fullSyncs.perSync, "records"},
+		Metric{"ingest_index_lag_at_end" + sfx, fullSyncs.indexLag, "records"},
+		Metric{"ingest_index_catchup_s" + sfx, fullSyncs.indexCatchUp.Seconds(), "s"})
 	if r := bareClosed.rate(); r > 0 {
 		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_ratio" + sfx, full.rate() / r, "ratio"})
 	}
@@ -256,13 +266,17 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_open_unsent", float64(fullOpen.unsent), "webhooks"},
 		Metric{"ingest_open_fsync_p99_ms", openSyncs.p99, "ms"},
 		Metric{"ingest_open_fsync_max_ms", openSyncs.max, "ms"},
+		Metric{"ingest_open_index_lag_at_end", openSyncs.indexLag, "records"},
+		Metric{"ingest_open_index_catchup_s", openSyncs.indexCatchUp.Seconds(), "s"},
 		Metric{"ingest_half_offered_per_s", float64(halfRate), "webhooks/s"},
 		Metric{"ingest_half_achieved_per_s", halfOpen.rate(), "webhooks/s"},
 		Metric{"ingest_half_p50_ms", percentile(halfOpen.lat, .50), "ms"},
 		Metric{"ingest_half_p99_ms", percentile(halfOpen.lat, .99), "ms"},
 		Metric{"ingest_half_failures", float64(halfOpen.failures + halfOpen.unsent), "webhooks"},
 		Metric{"ingest_half_fsync_p99_ms", halfSyncs.p99, "ms"},
-		Metric{"ingest_half_fsync_max_ms", halfSyncs.max, "ms"})
+		Metric{"ingest_half_fsync_max_ms", halfSyncs.max, "ms"},
+		Metric{"ingest_half_index_lag_at_end", halfSyncs.indexLag, "records"},
+		Metric{"ingest_half_index_catchup_s", halfSyncs.indexCatchUp.Seconds(), "s"})
 
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
@@ -366,7 +380,13 @@ func (s *syncLog) take() syncStats {
 
 // syncStats are one phase's journal fsyncs: the disk latency behind every
 // acknowledgement, and how many records each committed.
-type syncStats struct{ p99, max, perSync float64 }
+type syncStats struct {
+	p99, max, perSync float64
+	// The search index at the end of the phase: records behind, and the
+	// time it took to catch up (settleIndex).
+	indexLag     float64
+	indexCatchUp time.Duration
+}
 
 // opened is one opening of the application and its handler, built once.
 type opened struct {
@@ -422,6 +442,25 @@ func (g *gateway) reopen(ctx context.Context) error {
 		return fmt.Errorf("close the archive: %w", err)
 	}
 	return g.open(ctx)
+}
+
+// settleIndex waits until the search index has taken in every committed
+// record, and says how far behind it was and how long that took.
+func (g *gateway) settleIndex(ctx context.Context) (lag float64, took time.Duration, err error) {
+	a := g.app()
+	start := time.Now()
+	lag = a.IndexLag()
+	for l := lag; l != 0; l = a.IndexLag() {
+		if l < 0 || time.Since(start) > 10*time.Minute {
+			return lag, time.Since(start), fmt.Errorf("the search index did not catch up (%.0f records behind)", l)
+		}
+		select {
+		case <-ctx.Done():
+			return lag, time.Since(start), ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return lag, time.Since(start), nil
 }
 
 func (g *gateway) duplicates() uint64 {
