@@ -41,9 +41,9 @@ type dedup struct {
 	// replay collects the journal's records as it is read, before
 	// replayed sorts them into the table.
 	replay [][]firstEntry
-	// mergeAt is the size of ids that starts a merge: at least mergeMin,
-	// and a quarter of the table, so that merging costs a bounded multiple
-	// of what is added.
+	// A merge starts when ids holds mergeMin ids and a quarter of the
+	// table's count, so that merging costs a bounded multiple of what is
+	// added; tests lower mergeMin.
 	mergeMin int
 	merged   chan struct{} // closed when the merge in progress ends; tests wait on it
 }

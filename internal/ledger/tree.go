@@ -36,7 +36,9 @@ type hashTile [TileWidth][HashSize]byte
 // Storage choice: only the hashes at tile levels are kept, that is tree
 // levels 0, 8, 16, ... (tiles[k] holds tree level 8k). That is exactly the
 // data of every C2SP tile, so tiles are served by copying, and it costs about
-// 32.13 bytes per leaf (versus 64 for every node of every level). Any other
+// 32.13 bytes per leaf (versus 64 for every node of every level) — of which
+// the 32 of level 0 go to a file once their tile is full when spill is set
+// (spill.go). Any other
 // node at tree level 8k+r (0 < r < 8) is recomputed from at most 2^r <= 128
 // stored hashes below it, so a proof costs at most a few thousand SHA-256
 // calls: well under a millisecond, and never on the append path.
