@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/blob/localfs"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/journal"
 	"github.com/onrecord/onrecord/internal/retention"
 )
 
@@ -516,5 +518,53 @@ func TestArchive_ReopenReplaysInChunks(t *testing.T) {
 		if err != nil || !res.Duplicate {
 			t.Errorf("retry of event %d after reopen: %+v %v", i, res, err)
 		}
+	}
+}
+
+// TestArchive_OpenFailsCleanlyOnARecordItCannotReplay: a record the journal
+// holds intact but the archive cannot decode stops the open with an error
+// naming it — after the records before it were hashed by the replay's
+// goroutines, which all end.
+func TestArchive_OpenFailsCleanlyOnARecordItCannotReplay(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SegmentSize = "64MiB"
+	a := mustOpen(t, cfg, nil)
+	n := 3*replayChunkRecords + 5 // several chunks in flight before the bad one
+	for i := range n {
+		if _, err := a.Append(t.Context(), event(i, "hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(journal.Options{Dir: cfg.JournalDir(), SegmentSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := j.Append(t.Context(), []byte("not an envelope"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	before := runtime.NumGoroutine()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Open(t.Context(), Options{Config: cfg})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("replay record %d", bad)) {
+			t.Fatalf("open = %v, want the replay's error naming record %d", err, bad)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("open did not return")
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the failed open, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
