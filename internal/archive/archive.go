@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -547,7 +548,9 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		return Result{}, err
 	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
-	content, enc, err := a.contentHash(ev)
+	bufs := getWriteBufs()
+	defer bufs.release()
+	content, enc, err := a.contentHash(ev, bufs)
 	if err != nil {
 		return Result{}, err
 	}
@@ -563,7 +566,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		a.dedup.finish(p, idem, content, false, 0, err)
 		return Result{}, err
 	}
-	res, err := a.appendNew(ctx, ev, enc, class, idem, content)
+	res, err := a.appendNew(ctx, ev, enc, bufs, class, idem, content)
 	a.dedup.finish(p, idem, content, claimed, res.Seq, err)
 	if err == nil && !claimed {
 		res.Conflict, res.ConflictWith = true, firstSeq
@@ -573,25 +576,22 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	return res, err
 }
 
-// dupKey identifies one content under one idempotency key: a retry of
-// either the original or a conflicting version is recognised.
-func dupKey(idem, content [32]byte) [32]byte {
-	return sha256.Sum256(append(idem[:], content[:]...))
-}
-
-func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte, class string, idem, content [32]byte) (Result, error) {
+func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte, bufs *writeBufs, class string, idem, content [32]byte) (Result, error) {
 	now := a.now().UTC()
 	var id [16]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return Result{}, fmt.Errorf("record id: %w", err)
 	}
-	pt, err := storedPlaintext(ev, enc, hex.EncodeToString(id[:]), now, class)
+	pt, err := storedPlaintext(bufs.pt[:0], ev, enc, hex.EncodeToString(id[:]), now, class)
 	if err != nil {
 		return Result{}, err
 	}
-	public := make([]byte, 0, 64)
-	public = append(append(public, idem[:]...), content[:]...)
-	seq, bucket, err := a.appendSealed(ctx, record.KindEvent, id, now, class, pt, public)
+	bufs.pt = pt
+	var public [64]byte
+	copy(public[:], idem[:])
+	copy(public[32:], content[:])
+	// Sealed in place: the ciphertext takes the plaintext's storage.
+	seq, bucket, err := a.appendSealed(ctx, record.KindEvent, id, now, class, pt, pt[:0], public[:], bufs)
 	if err != nil {
 		return Result{}, err
 	}
@@ -606,22 +606,32 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 }
 
 // appendSealed seals plaintext into the (class, day of now) bucket and
-// appends it. It is the lowest layer of the write path and what the journal
-// benchmark measures.
-func (a *Archive) appendSealed(ctx context.Context, kind record.Kind, id [16]byte, now time.Time, class string, pt, public []byte) (seq uint64, bucket string, err error) {
-	env, err := a.sealer.Seal(kind, id, now, class, pt)
+// appends it. The ciphertext is appended to dst (pt[:0] seals in place,
+// overwriting pt). It is the lowest layer of the write path and what the
+// journal benchmark measures.
+func (a *Archive) appendSealed(ctx context.Context, kind record.Kind, id [16]byte, now time.Time, class string, pt, dst, public []byte, bufs *writeBufs) (seq uint64, bucket string, err error) {
+	env, err := a.sealer.SealAppend(dst, kind, id, now, class, pt)
 	if err != nil {
 		return 0, "", fmt.Errorf("seal: %w", err)
 	}
 	env.Public = public
-	seq, err = a.appendEnvelope(ctx, env)
+	seq, err = a.appendEnvelope(ctx, env, bufs)
 	return seq, env.Bucket, err
 }
 
-func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope) (uint64, error) {
-	buf, err := env.MarshalBinary()
+// appendEnvelope encodes env into bufs (or a new buffer if bufs is nil)
+// and appends it to the journal, which copies it before returning.
+func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope, bufs *writeBufs) (uint64, error) {
+	var dst []byte
+	if bufs != nil {
+		dst = bufs.env[:0]
+	}
+	buf, err := env.AppendBinary(slices.Grow(dst, env.Size()))
 	if err != nil {
 		return 0, fmt.Errorf("encode envelope: %w", err)
+	}
+	if bufs != nil {
+		bufs.env = buf
 	}
 	seq, err := a.journal.Append(ctx, buf)
 	if err != nil {
@@ -646,7 +656,7 @@ func (a *Archive) AppendRaw(ctx context.Context, pt []byte) (uint64, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return 0, err
 	}
-	seq, _, err := a.appendSealed(ctx, record.KindEvent, id, a.now().UTC(), a.cfg.DefaultRetentionClass, pt, nil)
+	seq, _, err := a.appendSealed(ctx, record.KindEvent, id, a.now().UTC(), a.cfg.DefaultRetentionClass, pt, nil, nil, nil)
 	return seq, err
 }
 
@@ -677,7 +687,7 @@ func (a *Archive) keyedHash(domain string, b []byte) [32]byte {
 // the fields the archive adds. When that encoding is also the event's own
 // (no field was left out for the hash), it is returned for storedPlaintext
 // to reuse, so the event is encoded once on the write path.
-func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
+func (a *Archive) contentHash(ev *onrecord.Event, bufs *writeBufs) ([32]byte, []byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt, c.RetentionClass, c.Capture = "", time.Time{}, "", nil
 	same := ev.ID == "" && ev.CapturedAt.IsZero() && ev.Capture == nil
@@ -691,10 +701,11 @@ func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 		c.SentAt, c.Meta = time.Time{}, nil
 		same = false
 	}
-	b, err := appendEvent(nil, &c)
+	b, err := appendEvent(bufs.enc[:0], &c)
 	if err != nil {
 		return [32]byte{}, nil, fmt.Errorf("encode event: %w", err)
 	}
+	bufs.enc = b
 	// Hash before dropping an encoding that is not the event's own: the
 	// hash is of what the provider said whether or not it can be reused.
 	h := a.keyedHash("content", b)
@@ -708,11 +719,11 @@ func (a *Archive) contentHash(ev *onrecord.Event) ([32]byte, []byte, error) {
 // and retention class. enc, when not nil, is the event's encoding without
 // those three fields (all of which are omitted when empty), so they are
 // spliced in at the front instead of encoding the event again.
-func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, class string) ([]byte, error) {
+func storedPlaintext(dst []byte, ev *onrecord.Event, enc []byte, id string, now time.Time, class string) ([]byte, error) {
 	if len(enc) < 2 || enc[0] != '{' {
 		stored := *ev
 		stored.ID, stored.CapturedAt, stored.RetentionClass = id, now, class
-		pt, err := appendEvent(nil, &stored)
+		pt, err := appendEvent(dst, &stored)
 		if err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
 		}
@@ -720,7 +731,8 @@ func storedPlaintext(ev *onrecord.Event, enc []byte, id string, now time.Time, c
 	}
 	// The head is what json.Marshal writes for struct{ID, CapturedAt,
 	// RetentionClass} with those three tags, less its closing brace.
-	pt := make([]byte, 0, len(id)+len(class)+len(enc)+96)
+	// Room for the AEAD tag too, so that it is sealed in place.
+	pt := slices.Grow(dst, len(id)+len(class)+len(enc)+96+crypt.Overhead)
 	pt = appendJSONString(append(pt, `{"id":`...), id)
 	pt, err := appendTime(append(pt, `,"captured_at":`...), now)
 	if err != nil {

@@ -412,7 +412,7 @@ func TestStoredPlaintext_HeadIsMarshals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := storedPlaintext(&onrecord.Event{}, []byte("{}"), s, now, s)
+		got, err := storedPlaintext(nil, &onrecord.Event{}, []byte("{}"), s, now, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,11 +432,13 @@ func TestStoredPlaintext_SplicedEqualsEncoded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spliced, err := storedPlaintext(ev, enc, "abcd", now, "finra")
+		// A reused buffer, as Append passes from its pool.
+		stale := bytes.Repeat([]byte("stale "), 200)
+		spliced, err := storedPlaintext(stale[:0], ev, enc, "abcd", now, "finra")
 		if err != nil {
 			t.Fatal(err)
 		}
-		whole, err := storedPlaintext(ev, nil, "abcd", now, "finra")
+		whole, err := storedPlaintext(nil, ev, nil, "abcd", now, "finra")
 		if err != nil {
 			t.Fatal(err)
 		}

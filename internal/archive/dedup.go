@@ -36,7 +36,7 @@ type dedup struct {
 	merging  map[[16]byte]firstRecord // being merged into a new table; read-only
 	ids      map[[16]byte]firstRecord // id hash → its first record, committed since
 	others   map[[32]byte]uint64      // pairKey → seq, for an id's later contents
-	inflight map[[32]byte]*pending    // dupKey → the append storing it now
+	inflight map[[32]byte]*pending    // pairKey → the append storing it now
 	claiming map[[32]byte]*pending    // idempotency hash → the first append of it, in flight
 	// replay collects the journal's records as it is read, before
 	// replayed sorts them into the table.
@@ -66,7 +66,7 @@ func pairKey(idem, content [32]byte) [32]byte { return pairOf(cut(idem), cut(con
 // with seq or err set.
 type pending struct {
 	done chan struct{}
-	key  [32]byte // dupKey of the pair being appended
+	key  [32]byte // pairKey of the pair being appended
 	seq  uint64
 	err  error
 }
@@ -194,7 +194,7 @@ func (d *dedup) startMergeLocked() {
 // the same key still in flight is waited for: if it succeeds this one is
 // its duplicate, if it fails this one takes its place.
 func (d *dedup) begin(ctx context.Context, idem, content [32]byte) (p *pending, seq uint64, dup bool, err error) {
-	key := dupKey(idem, content)
+	key := pairKey(idem, content)
 	for {
 		d.mu.Lock()
 		if seq, ok := d.storedLocked(idem, content); ok {

@@ -43,7 +43,7 @@ func (a *Archive) changeHold(ctx context.Context, h retention.Hold) error {
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
-	if _, _, err := a.appendSealed(ctx, record.KindHold, id, h.At, config.SystemClass, pt, nil); err != nil {
+	if _, _, err := a.appendSealed(ctx, record.KindHold, id, h.At, config.SystemClass, pt, pt[:0], nil, nil); err != nil {
 		return err
 	}
 	return a.holds.Apply(h)
@@ -196,7 +196,7 @@ func (a *Archive) Dispose(ctx context.Context, bucket, reason, by string) (reten
 	if _, err := rand.Read(env.ID[:]); err != nil {
 		return d, err
 	}
-	seq, err := a.appendEnvelope(ctx, env)
+	seq, err := a.appendEnvelope(ctx, env, nil)
 	if err != nil {
 		return d, err
 	}

@@ -190,3 +190,29 @@ func TestEvents_DisposedRecordsAreNotServedFromMemory(t *testing.T) {
 		t.Fatalf("kept record: %+v (%s)", got.evs[kept.Seq], got.errs[kept.Seq])
 	}
 }
+
+// TestRoundTrip_UTCShortcut checks roundTrip's shortcut for UTC times
+// against what encoding and decoding the text gives, field for field (the
+// search index's tailer compares events from memory with events from the
+// journal with reflect.DeepEqual).
+func TestRoundTrip_UTCShortcut(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Now(), // with a monotonic reading
+		time.Now().UTC(),
+		time.Unix(1_700_000_000, 123456789).UTC(),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 3, 10, 0, 0, 5, time.FixedZone("X", 3600)),
+		{},
+	} {
+		got, ok := roundTrip(tm)
+		b, err := tm.MarshalText()
+		var want time.Time
+		wantOK := err == nil && want.UnmarshalText(b) == nil
+		if ok != wantOK || !reflect.DeepEqual(got, want) && wantOK {
+			t.Errorf("%v: %#v %v, through the text %#v %v", tm, got, ok, want, wantOK)
+		}
+	}
+}

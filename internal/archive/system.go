@@ -26,7 +26,9 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 		return Result{}, &onrecord.Error{Code: onrecord.EINVALID, Message: "invalid system event", Err: err}
 	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
-	content, enc, err := a.contentHash(ev)
+	bufs := getWriteBufs()
+	defer bufs.release()
+	content, enc, err := a.contentHash(ev, bufs)
 	if err != nil {
 		return Result{}, err
 	}
@@ -37,7 +39,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	if dup {
 		return Result{Seq: seq, Duplicate: true}, nil
 	}
-	res, err := a.appendNew(ctx, ev, enc, config.SystemClass, idem, content)
+	res, err := a.appendNew(ctx, ev, enc, bufs, config.SystemClass, idem, content)
 	a.dedup.finish(p, idem, content, false, res.Seq, err)
 	return res, err
 }

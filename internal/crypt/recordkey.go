@@ -3,8 +3,6 @@ package crypt
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -15,12 +13,13 @@ import (
 // RecordKeySize is the length of a disclosed per-record key.
 const RecordKeySize = 32
 
-// gcmOverhead is the AES-GCM tag length.
-const gcmOverhead = 16
+// Overhead is how much longer a ciphertext is than its plaintext: the
+// AES-GCM tag.
+const Overhead = 16
 
 // MaxPlaintext is the largest plaintext Seal accepts: the envelope's
 // ciphertext limit less the tag.
-const MaxPlaintext = record.MaxCiphertextLen - gcmOverhead
+const MaxPlaintext = record.MaxCiphertextLen - Overhead
 
 const (
 	recordKeyInfo = "onrecord/v1/record"
@@ -39,24 +38,23 @@ var (
 // deriveRecordKey is HKDF-SHA256(ikm = bucket key, salt = record id,
 // info = "onrecord/v1/record"), 32 bytes.
 func deriveRecordKey(bucketKey []byte, id [16]byte) ([]byte, error) {
-	rk, err := hkdf.Key(sha256.New, bucketKey, id[:], recordKeyInfo, RecordKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("derive record key: %w", err)
-	}
-	return rk, nil
+	k := getKDF()
+	defer k.release()
+	k.recordKey(bucketKey, id)
+	return append(make([]byte, 0, RecordKeySize), k.t[:]...), nil
 }
 
 // deriveSealKeys expands a record key into the AES-256-GCM key and the key
 // commitment: HKDF-Expand(prk = record key, info = "onrecord/v1/seal", 64),
 // split 32 | 32. The record key is itself an HKDF output, hence a valid PRK.
 func deriveSealKeys(recordKey []byte) (aeadKey []byte, commitment [32]byte, err error) {
-	okm, err := hkdf.Expand(sha256.New, recordKey, sealKeysInfo, 64)
-	if err != nil {
-		return nil, commitment, fmt.Errorf("derive sealing keys: %w", err)
-	}
-	copy(commitment[:], okm[32:])
-	clear(okm[32:])
-	return okm[:32:32], commitment, nil
+	k := getKDF()
+	defer k.release()
+	var key [32]byte
+	k.sealKeys(recordKey, &key, &commitment)
+	aeadKey = append(make([]byte, 0, 32), key[:]...)
+	clear(key[:])
+	return aeadKey, commitment, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

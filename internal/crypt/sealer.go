@@ -142,6 +142,14 @@ func (s *Sealer) load(st *bucketState, bucket string, create bool) error {
 // it durable before returning. Sealing into a destroyed bucket returns
 // ErrKeyDestroyed.
 func (s *Sealer) Seal(kind record.Kind, id [16]byte, t time.Time, class string, plaintext []byte) (*record.Envelope, error) {
+	return s.SealAppend(nil, kind, id, t, class, plaintext)
+}
+
+// SealAppend is Seal with the ciphertext appended to dst, as
+// cipher.AEAD.Seal appends: plaintext[:0] as dst, with room for the
+// 16-byte tag, encrypts in place, so the write path needs no buffer for
+// the ciphertext and leaves no copy of the plaintext behind.
+func (s *Sealer) SealAppend(dst []byte, kind record.Kind, id [16]byte, t time.Time, class string, plaintext []byte) (*record.Envelope, error) {
 	if !sealable(kind) {
 		return nil, fmt.Errorf("seal: kind %s is not sealed (only event and hold records are)", kind)
 	}
@@ -155,28 +163,26 @@ func (s *Sealer) Seal(kind record.Kind, id [16]byte, t time.Time, class string, 
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	env := &record.Envelope{Kind: kind, ID: id, Time: t.UnixNano(), Bucket: BucketName(class, t)}
-	var recordKey []byte
+	k := getKDF()
+	defer k.release()
 	err := s.withKey(env.Bucket, true, func(bucketKey []byte) error {
-		var err error
-		recordKey, err = deriveRecordKey(bucketKey, id)
-		return err
+		k.recordKey(bucketKey, id)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	defer clear(recordKey)
-	aeadKey, commitment, err := deriveSealKeys(recordKey)
+	var aeadKey [32]byte
+	recordKey := k.t
+	k.sealKeys(recordKey[:], &aeadKey, &env.KeyCommitment)
+	clear(recordKey[:])
+	aead, err := newGCM(aeadKey[:])
+	clear(aeadKey[:])
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	defer clear(aeadKey)
-	aead, err := newGCM(aeadKey)
-	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
-	}
-	env.KeyCommitment = commitment
 	rand.Read(env.Nonce[:]) // never fails (crypto/rand, Go ≥ 1.24)
-	env.Ciphertext = aead.Seal(nil, env.Nonce[:], plaintext, env.AAD())
+	env.Ciphertext = aead.Seal(dst, env.Nonce[:], plaintext, env.AAD())
 	return env, nil
 }
 

@@ -25,8 +25,8 @@ func TestSeal_RoundTripForSealedKinds(t *testing.T) {
 				if env.Kind != kind || env.Bucket != "general/2025-03-14" || env.Time != day0.UnixNano() {
 					t.Fatalf("envelope header = %s %q %d, want %s general/2025-03-14 %d", env.Kind, env.Bucket, env.Time, kind, day0.UnixNano())
 				}
-				if len(env.Ciphertext) != size+gcmOverhead {
-					t.Fatalf("ciphertext is %d bytes, want %d", len(env.Ciphertext), size+gcmOverhead)
+				if len(env.Ciphertext) != size+Overhead {
+					t.Fatalf("ciphertext is %d bytes, want %d", len(env.Ciphertext), size+Overhead)
 				}
 				// Through the canonical encoding, as the journal stores it.
 				enc, err := env.MarshalBinary()
