@@ -209,11 +209,38 @@ func bind(st *sqlite3.Stmt, args ...any) error {
 	return nil
 }
 
-// exec binds args to st, steps it to completion and resets it.
-func exec(st *sqlite3.Stmt, args ...any) error {
-	if err := bind(st, args...); err != nil {
-		st.Reset()
-		return err
+// arg is one value bound to a write statement: a text when isText, else
+// an integer. exec takes these rather than any: boxing each value into an
+// interface was an allocation per column per event (about 20 per event).
+type arg struct {
+	s      string
+	i      int64
+	isText bool
+}
+
+func num[T int | int64](v T) arg { return arg{i: int64(v)} }
+func text(s string) arg          { return arg{s: s, isText: true} }
+func flag(b bool) arg {
+	if b {
+		return arg{i: 1}
+	}
+	return arg{}
+}
+
+// exec binds args to st (the first as ?1), steps it to completion and
+// resets it.
+func exec(st *sqlite3.Stmt, args ...arg) error {
+	for i, a := range args {
+		var err error
+		if a.isText {
+			err = st.BindText(i+1, a.s)
+		} else {
+			err = st.BindInt64(i+1, a.i)
+		}
+		if err != nil {
+			st.Reset()
+			return err
+		}
 	}
 	for st.Step() {
 	}
@@ -244,7 +271,7 @@ func (w *writer) add(entries []Entry) error {
 		if block < 0 {
 			return nil
 		}
-		return exec(w.putMax, block, blockMax)
+		return exec(w.putMax, num(block), num(blockMax))
 	}
 
 	next := pos
@@ -273,7 +300,7 @@ func (w *writer) add(entries []Entry) error {
 		maxSent = max(maxSent, sentAt)
 		blockMax = maxSent
 		if e := seq >> epochShift; e != epoch {
-			if err := exec(w.insEpoch, e); err != nil {
+			if err := exec(w.insEpoch, num(e)); err != nil {
 				return fmt.Errorf("seq %d: %w", seq, err)
 			}
 			epoch = e
@@ -282,24 +309,24 @@ func (w *writer) add(entries []Entry) error {
 		attNames = attNames[:0]
 		for i, a := range ev.Attachments {
 			attNames = append(attNames, a.Name)
-			if err := exec(w.insAtt, seq, i, a.Name, a.ContentType); err != nil {
+			if err := exec(w.insAtt, num(seq), num(i), text(a.Name), text(a.ContentType)); err != nil {
 				return fmt.Errorf("seq %d: %w", seq, err)
 			}
 		}
-		if err := exec(w.insEvent, seq, ev.ID, ev.Channel, string(ev.Kind), ev.ProviderID, ev.Conversation,
-			ev.GroupName, string(ev.Direction), ev.Sender.ID, ev.Sender.Name, sentAt,
-			len(ev.Attachments) > 0, ev.Target, epoch); err != nil {
+		if err := exec(w.insEvent, num(seq), text(ev.ID), text(ev.Channel), text(string(ev.Kind)), text(ev.ProviderID),
+			text(ev.Conversation), text(ev.GroupName), text(string(ev.Direction)), text(ev.Sender.ID),
+			text(ev.Sender.Name), num(sentAt), flag(len(ev.Attachments) > 0), text(ev.Target), num(epoch)); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
-		if err := exec(w.insSent, seq, sentAt); err != nil {
+		if err := exec(w.insSent, num(seq), num(sentAt)); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
-		if err := exec(w.insPart, epoch, normID(ev.Sender.ID), 0, seq); err != nil {
+		if err := exec(w.insPart, num(epoch), text(normID(ev.Sender.ID)), num(0), num(seq)); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
 		if ev.Capture != nil {
 			for _, f := range ev.Capture.Flags {
-				if err := exec(w.insFlag, f, seq); err != nil {
+				if err := exec(w.insFlag, text(f), num(seq)); err != nil {
 					return fmt.Errorf("seq %d: %w", seq, err)
 				}
 			}
@@ -309,12 +336,12 @@ func (w *writer) add(entries []Entry) error {
 			if r.Name != "" {
 				recipientNames = append(recipientNames, r.Name)
 			}
-			if err := exec(w.insPart, epoch, normID(r.ID), 1, seq); err != nil {
+			if err := exec(w.insPart, num(epoch), text(normID(r.ID)), num(1), num(seq)); err != nil {
 				return fmt.Errorf("seq %d: %w", seq, err)
 			}
 		}
-		if err := exec(w.insText, seq, ftsText(ev.Body), ftsText(strings.Join(attNames, "\n")),
-			nameText(ftsText(ev.Sender.Name)), nameText(ftsText(strings.Join(recipientNames, "\n")))); err != nil {
+		if err := exec(w.insText, num(seq), text(ftsText(ev.Body)), text(ftsText(strings.Join(attNames, "\n"))),
+			text(nameText(ftsText(ev.Sender.Name))), text(nameText(ftsText(strings.Join(recipientNames, "\n"))))); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
 	}
@@ -322,7 +349,7 @@ func (w *writer) add(entries []Entry) error {
 		return err
 	}
 	if next != pos {
-		if err := exec(w.setPos, next); err != nil {
+		if err := exec(w.setPos, num(next)); err != nil {
 			return err
 		}
 	}
