@@ -136,6 +136,12 @@ func (c *Connector) parseJSON(req *connector.Request, body []byte) (connector.Ev
 
 // parseCallback maps the inner event of an event_callback.
 func (d *delivery) parseCallback(body []byte) (connector.Event, error) {
+	// Most events are messages: decoding the event as one straight away,
+	// and reading its type from that, reads it once instead of twice.
+	var m message
+	if err := decode(d.env.Event, &m); err == nil && (m.Type == "message" || m.Type == "app_mention") {
+		return d.parseMessage(&m), nil
+	}
 	var head struct {
 		Type string `json:"type"`
 	}
@@ -147,7 +153,7 @@ func (d *delivery) parseCallback(body []byte) (connector.Event, error) {
 	}
 	switch head.Type {
 	case "message", "app_mention":
-		var m message
+		// Only when decoding it as a message above failed.
 		if err := decode(d.env.Event, &m); err != nil {
 			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", head.Type, err)
 		}
