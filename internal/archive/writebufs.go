@@ -7,7 +7,7 @@ import "sync"
 // ciphertext) and the envelope as the journal takes it (env). The journal
 // copies a record before Append returns, so they go back to a pool
 // afterwards: allocated per append they were about 10 KB of garbage per
-// webhook (BENCHMARKS.md, 2026-12-03 late).
+// webhook (BENCHMARKS.md, "the write path's allocations").
 type writeBufs struct {
 	enc, pt, env []byte
 }
