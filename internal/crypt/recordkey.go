@@ -37,24 +37,24 @@ var (
 
 // deriveRecordKey is HKDF-SHA256(ikm = bucket key, salt = record id,
 // info = "onrecord/v1/record"), 32 bytes.
-func deriveRecordKey(bucketKey []byte, id [16]byte) ([]byte, error) {
+func deriveRecordKey(bucketKey []byte, id [16]byte) []byte {
 	k := getKDF()
 	defer k.release()
 	k.recordKey(bucketKey, id)
-	return append(make([]byte, 0, RecordKeySize), k.t[:]...), nil
+	return append(make([]byte, 0, RecordKeySize), k.t[:]...)
 }
 
 // deriveSealKeys expands a record key into the AES-256-GCM key and the key
 // commitment: HKDF-Expand(prk = record key, info = "onrecord/v1/seal", 64),
 // split 32 | 32. The record key is itself an HKDF output, hence a valid PRK.
-func deriveSealKeys(recordKey []byte) (aeadKey []byte, commitment [32]byte, err error) {
+func deriveSealKeys(recordKey []byte) (aeadKey []byte, commitment [32]byte) {
 	k := getKDF()
 	defer k.release()
 	var key [32]byte
 	k.sealKeys(recordKey, &key, &commitment)
 	aeadKey = append(make([]byte, 0, 32), key[:]...)
 	clear(key[:])
-	return aeadKey, commitment, nil
+	return aeadKey, commitment
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -86,10 +86,7 @@ func OpenWithRecordKey(env *record.Envelope, recordKey []byte) ([]byte, error) {
 	if len(recordKey) != RecordKeySize {
 		return nil, fmt.Errorf("open envelope %x: record key is %d bytes, want %d", env.ID, len(recordKey), RecordKeySize)
 	}
-	aeadKey, commitment, err := deriveSealKeys(recordKey)
-	if err != nil {
-		return nil, fmt.Errorf("open envelope %x: %w", env.ID, err)
-	}
+	aeadKey, commitment := deriveSealKeys(recordKey)
 	defer clear(aeadKey)
 	if subtle.ConstantTimeCompare(commitment[:], env.KeyCommitment[:]) != 1 {
 		return nil, fmt.Errorf("open envelope %x: %w", env.ID, ErrKeyCommitment)

@@ -200,9 +200,8 @@ func (s *Sealer) recordKey(env *record.Envelope) ([]byte, error) {
 	}
 	var rk []byte
 	err := s.withKey(env.Bucket, false, func(bucketKey []byte) error {
-		var err error
-		rk, err = deriveRecordKey(bucketKey, env.ID)
-		return err
+		rk = deriveRecordKey(bucketKey, env.ID)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("envelope %x: %w", env.ID, err)
@@ -239,12 +238,8 @@ func (s *Sealer) RecordKey(env *record.Envelope) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record key: %w", err)
 	}
-	aeadKey, commitment, err := deriveSealKeys(rk)
+	aeadKey, commitment := deriveSealKeys(rk)
 	clear(aeadKey)
-	if err != nil {
-		clear(rk)
-		return nil, fmt.Errorf("record key: %w", err)
-	}
 	if subtle.ConstantTimeCompare(commitment[:], env.KeyCommitment[:]) != 1 {
 		clear(rk)
 		return nil, fmt.Errorf("record key: envelope %x: %w", env.ID, ErrKeyCommitment)
