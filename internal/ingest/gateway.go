@@ -80,6 +80,9 @@ type Gateway struct {
 type channel struct {
 	Channel
 	health *health
+	// stages are the channel's onrecord_webhook_stage_seconds series,
+	// looked up once rather than per delivery.
+	stages [numStages]prometheus.Observer
 }
 
 // New builds a gateway.
@@ -113,7 +116,11 @@ func New(opts Options) (*Gateway, error) {
 		if c.Client == nil {
 			c.Client = fetch.NewClient(fetch.Options{Timeout: 30 * time.Second})
 		}
-		g.channels[c.Config.Name] = &channel{Channel: c, health: newHealth()}
+		ch := &channel{Channel: c, health: newHealth()}
+		for i, s := range stageNames {
+			ch.stages[i] = g.m.stages.WithLabelValues(c.Config.Name, s)
+		}
+		g.channels[c.Config.Name] = ch
 		g.order = append(g.order, c.Config.Name)
 	}
 	if err := g.countBacklog(); err != nil {
@@ -266,10 +273,13 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 	if ch == nil {
 		return http.StatusNotFound, "no such channel"
 	}
+	timer := stageTimer{obs: &ch.stages, last: time.Now()}
 	if err := ch.Connector.Authenticate(req); err != nil {
 		return g.refuse(ch, req, err)
 	}
+	timer.done(stageVerify)
 	events, perr := parse(ch.Connector, req)
+	timer.done(stageParse)
 	if perr == nil {
 		for i := range events {
 			ev := &events[i]
@@ -293,6 +303,7 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 			return http.StatusServiceUnavailable, "not stored; retry later"
 		}
 	}
+	timer.done(stageMedia)
 	if g.opts.Annotate != nil && perr == nil {
 		for i := range events {
 			g.opts.Annotate(&events[i].Event)
@@ -312,6 +323,7 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		}
 		wg.Wait()
 	}
+	timer.done(stageCommit)
 	for i := range events {
 		ev := &events[i].Event
 		res, err := results[i], errs[i]

@@ -24,14 +24,16 @@ import (
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/connector"
 	"github.com/onrecord/onrecord/internal/queue"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // testConnector speaks a minimal signed protocol: header X-Sig is the hex
 // HMAC-SHA256 of the body; the body is JSON {"id","text","media"}.
 type testConnector struct {
-	secret []byte
-	media  map[string]string // ref → content ("ERR" fails)
-	sent   []connector.Outbound
+	secret     []byte
+	media      map[string]string // ref → content ("ERR" fails)
+	mediaDelay time.Duration     // how long each fetch takes
+	sent       []connector.Outbound
 }
 
 func (c *testConnector) Handshake(req *connector.Request) (*connector.Response, bool, error) {
@@ -74,6 +76,7 @@ func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error)
 }
 
 func (c *testConnector) Fetch(ctx context.Context, client *http.Client, m connector.MediaRef) (io.ReadCloser, string, error) {
+	time.Sleep(c.mediaDelay)
 	v, ok := c.media[m.Ref]
 	if !ok || v == "ERR" {
 		return nil, "", errors.New("media server said 500")
@@ -95,6 +98,7 @@ type env struct {
 	srv  *httptest.Server
 	conn *testConnector
 	q    *queue.Dir
+	reg  *prometheus.Registry
 	now  atomic.Pointer[time.Time] // the gateway's clock
 }
 
@@ -120,11 +124,12 @@ func newEnv(t *testing.T, app Appender) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{a: a, conn: conn, q: q}
+	e := &env{a: a, conn: conn, q: q, reg: prometheus.NewRegistry()}
 	start := time.Date(2026, 11, 23, 9, 0, 5, 0, time.UTC)
 	e.now.Store(&start)
 	g, err := New(Options{Archive: app, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: conn}},
-		MaxBodyBytes: 4096, MaxMediaBytes: 1024, MediaQueue: q, Now: func() time.Time { return *e.now.Load() }})
+		MaxBodyBytes: 4096, MaxMediaBytes: 1024, MediaQueue: q, Now: func() time.Time { return *e.now.Load() },
+		Registerer: e.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,5 +495,81 @@ func TestReadBody(t *testing.T) {
 	var tooLarge *http.MaxBytesError
 	if !errors.As(err, &tooLarge) {
 		t.Fatalf("over the limit: err = %v, want *http.MaxBytesError", err)
+	}
+}
+
+// slowAppender takes delay to make each event durable.
+type slowAppender struct {
+	Appender
+	delay time.Duration
+}
+
+func (s slowAppender) Append(ctx context.Context, ev *onrecord.Event) (archive.Result, error) {
+	time.Sleep(s.delay)
+	return s.Appender.Append(ctx, ev)
+}
+
+// TestGateway_StagesTimedWhereTheTimeGoes checks onrecord_webhook_stage_seconds:
+// every acknowledged delivery is counted in each stage, a refused one only
+// up to where it stopped, and a slow provider shows in media, a slow disk
+// in commit (lower bounds only: sleeps guarantee at least that much).
+func TestGateway_StagesTimedWhereTheTimeGoes(t *testing.T) {
+	const mediaDelay, commitDelay = 20 * time.Millisecond, 200 * time.Millisecond
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	a, err := archive.Open(t.Context(), archive.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	e := newEnv(t, slowAppender{a, commitDelay})
+	e.conn.mediaDelay = mediaDelay
+	if code, _ := e.post(t, `{"id":"m1","text":"see photo","media":"m1"}`, true); code != 200 {
+		t.Fatal(code)
+	}
+	if code, _ := e.post(t, `{"id":"m2","text":"unsigned"}`, false); code != 401 {
+		t.Fatal(code)
+	}
+	stages := map[string]*struct {
+		n   uint64
+		sum float64
+	}{}
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "onrecord_webhook_stage_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var stage, channel string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "stage":
+					stage = l.GetValue()
+				case "channel":
+					channel = l.GetValue()
+				}
+			}
+			if channel != "t" {
+				t.Errorf("series for channel %q", channel)
+			}
+			stages[stage] = &struct {
+				n   uint64
+				sum float64
+			}{m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()}
+		}
+	}
+	for _, s := range []string{"verify", "parse", "media", "commit"} {
+		if stages[s] == nil || stages[s].n != 1 {
+			t.Errorf("stage %s: %+v, want one delivery (the unsigned one stops before)", s, stages[s])
+		}
+	}
+	if st := stages["media"]; st != nil && st.sum < mediaDelay.Seconds() {
+		t.Errorf("media stage %.3f s, the fetch took at least %v", st.sum, mediaDelay)
+	}
+	if st := stages["commit"]; st != nil && st.sum < commitDelay.Seconds() {
+		t.Errorf("commit stage %.3f s, the append took at least %v", st.sum, commitDelay)
 	}
 }

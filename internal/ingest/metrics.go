@@ -20,6 +20,7 @@ type metrics struct {
 	lastEvent     *prometheus.GaugeVec
 	captureLag    *prometheus.HistogramVec
 	ackLatency    *prometheus.HistogramVec
+	stages        *prometheus.HistogramVec
 	mediaBacklog  *prometheus.GaugeVec
 	mediaInFlight *prometheus.GaugeVec
 	streamErrors  *prometheus.CounterVec
@@ -47,6 +48,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time from the provider's timestamp to the record being durable.", Buckets: []float64{.1, .5, 1, 5, 30, 60, 300, 3600, 86400}}, []string{"channel"}),
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onrecord_webhook_ack_seconds",
 			Help: "Time from receiving a delivery to acknowledging it.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"channel"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onrecord_webhook_stage_seconds",
+			Help:    "Time a delivery spent in each step before its acknowledgement: verify (signature), parse, media (fetching attachments from the provider), commit (sealing, storing attachments and the record, and waiting for the durable writes).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"channel", "stage"}),
 		mediaBacklog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onrecord_media_backlog",
 			Help: "Media fetches that failed at capture and wait in the durable retry queue."}, []string{"channel"}),
 		mediaInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onrecord_media_in_flight",
@@ -55,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Event-stream disconnections (signal-cli), each followed by a reconnect."}, []string{"channel"}),
 	}
 	reg.MustRegister(m.webhooks, m.events, m.sigFailures, m.duplicates, m.conflicts, m.unparsed, m.mediaErrors,
-		m.lastEvent, m.captureLag, m.ackLatency, m.mediaBacklog, m.mediaInFlight, m.streamErrors)
+		m.lastEvent, m.captureLag, m.ackLatency, m.stages, m.mediaBacklog, m.mediaInFlight, m.streamErrors)
 	return m
 }
 
@@ -125,4 +129,29 @@ func (h *health) snapshot(name, typ string) ChannelHealth {
 		c.LastEventAt = &t
 	}
 	return c
+}
+
+// The steps of a delivery timed by onrecord_webhook_stage_seconds, so that
+// an operator can tell a slow disk (commit) from a slow provider (media)
+// from a busy CPU (verify, parse) by the ack time alone.
+const (
+	stageVerify = iota
+	stageParse
+	stageMedia
+	stageCommit
+	numStages
+)
+
+var stageNames = [numStages]string{"verify", "parse", "media", "commit"}
+
+// stageTimer observes the stages of one delivery into its channel's series.
+type stageTimer struct {
+	obs  *[numStages]prometheus.Observer
+	last time.Time
+}
+
+func (t *stageTimer) done(stage int) {
+	now := time.Now()
+	t.obs[stage].Observe(now.Sub(t.last).Seconds())
+	t.last = now
 }
