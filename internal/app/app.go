@@ -205,6 +205,9 @@ func mediaHosts(typ string) []string {
 // in yet (-1 if it cannot tell).
 func (a *App) IndexLag() float64 { return a.index.lag() }
 
+// Metrics is what /metrics on the admin listener serves.
+func (a *App) Metrics() prometheus.Gatherer { return a.registry }
+
 // PublicHandler serves what the outside may reach: webhooks, the API and
 // the read-only log. Nothing here serves debug or profiling data.
 func (a *App) PublicHandler() http.Handler {

@@ -181,8 +181,18 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	// the CPU the index takes catching up with this one.
 	gwPhase := func(what string, measure func() (loadResult, error)) (loadResult, syncStats, error) {
 		gw.syncs.take()
+		before, err := readStages(gw.app().Metrics())
+		if err != nil {
+			return loadResult{}, syncStats{}, err
+		}
 		r, err := phase(what, measure)
 		st := gw.syncs.take()
+		if err == nil {
+			var after stageHists
+			if after, err = readStages(gw.app().Metrics()); err == nil {
+				st.stages = after.since(before)
+			}
+		}
 		if err == nil {
 			st.indexLag, st.indexCatchUp, err = gw.settleIndex(ctx)
 			fmt.Fprintf(opts.Log, "  search index %.0f records behind at the end; caught up in %s\n", st.indexLag, st.indexCatchUp.Round(time.Millisecond))
@@ -248,6 +258,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_records_per_fsync" + sfx, fullSyncs.perSync, "records"},
 		Metric{"ingest_index_lag_at_end" + sfx, fullSyncs.indexLag, "records"},
 		Metric{"ingest_index_catchup_s" + sfx, fullSyncs.indexCatchUp.Seconds(), "s"})
+	rep.Results = append(rep.Results, fullSyncs.stages.metrics("ingest_stage_", sfx)...)
 	if r := bareClosed.rate(); r > 0 {
 		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_ratio" + sfx, full.rate() / r, "ratio"})
 	}
@@ -277,6 +288,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"ingest_half_fsync_max_ms", halfSyncs.max, "ms"},
 		Metric{"ingest_half_index_lag_at_end", halfSyncs.indexLag, "records"},
 		Metric{"ingest_half_index_catchup_s", halfSyncs.indexCatchUp.Seconds(), "s"})
+	rep.Results = append(rep.Results, halfSyncs.stages.metrics("ingest_half_stage_", "")...)
 
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
@@ -386,6 +398,9 @@ type syncStats struct {
 	// time it took to catch up (settleIndex).
 	indexLag     float64
 	indexCatchUp time.Duration
+	// stages is where the phase's deliveries spent their time in the
+	// gateway (onrecord_webhook_stage_seconds over the phase).
+	stages stageHists
 }
 
 // opened is one opening of the application and its handler, built once.

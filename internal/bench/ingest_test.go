@@ -66,6 +66,19 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 			t.Errorf("journal fsync max %v ms < p99 %v ms", m, p99)
 		}
 	}
+	// Where the deliveries' time went, from the gateway's own histograms:
+	// every acknowledged delivery was verified, parsed and committed.
+	for _, stage := range []string{"verify", "parse", "media", "commit"} {
+		for _, name := range []string{"ingest_stage_" + stage + "_mean_ms_4c", "ingest_half_stage_" + stage + "_mean_ms"} {
+			v, ok := value(rep.Results, name)
+			if !ok || v < 0 || (stage != "media" && v == 0) {
+				t.Errorf("%s = %v (reported: %v)", name, v, ok)
+			}
+		}
+		if v, ok := value(rep.Results, "ingest_stage_"+stage+"_p99_le_ms_4c"); !ok || (v <= 0 && v != -1) {
+			t.Errorf("ingest_stage_%s_p99_le_ms_4c = %v (reported: %v)", stage, v, ok)
+		}
+	}
 	if rep.Clients != 4 || rep.OfferedRate != 200 || rep.MaxBatchDelay == "" || rep.CPUs == 0 {
 		t.Errorf("parameters not reported: %+v", rep)
 	}
