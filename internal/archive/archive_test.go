@@ -55,6 +55,18 @@ func mustOpen(t testing.TB, cfg config.Config, now func() time.Time) *Archive {
 	return a
 }
 
+// reopened closes a and opens its directory again, as a restart does; the
+// new archive is closed when the test ends.
+func reopened(t testing.TB, a *Archive, cfg config.Config) *Archive {
+	t.Helper()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = mustOpen(t, cfg, nil)
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
 func event(i int, body string) *onrecord.Event {
 	return &onrecord.Event{
 		Channel: "whatsapp", Kind: onrecord.KindMessage, ProviderID: fmt.Sprintf("wamid.%d", i),
@@ -87,11 +99,7 @@ func TestArchive_AppendGetAndReopen(t *testing.T) {
 		}
 		seqs = append(seqs, res.Seq)
 	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	a = mustOpen(t, cfg, nil)
-	defer a.Close()
+	a = reopened(t, a, cfg)
 	for i, seq := range seqs {
 		ev, err := a.Get(seq)
 		if err != nil {
@@ -503,11 +511,7 @@ func TestArchive_ReopenReplaysInChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	a = mustOpen(t, cfg, nil)
-	defer a.Close()
+	a = reopened(t, a, cfg)
 	if got := a.Ledger().Size(); got < size {
 		t.Fatalf("tree size after reopen = %d, want at least %d", got, size)
 	}

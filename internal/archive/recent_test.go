@@ -105,11 +105,7 @@ func TestEvents_FromMemoryEqualsFromJournal(t *testing.T) {
 		t.Fatalf("%d of %d records in memory, want %d", inMemory, a.Len(), want)
 	}
 	live := collectEvents(t, a)
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	a = mustOpen(t, cfg, nil)
-	defer a.Close()
+	a = reopened(t, a, cfg)
 	for seq := range a.Len() {
 		if _, ok := a.recent.get(seq); ok {
 			t.Fatalf("record %d in memory after reopening", seq)

@@ -39,11 +39,7 @@ func TestAppend_PooledBuffersKeepRecordsApart(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	a = mustOpen(t, cfg, nil)
-	defer a.Close()
+	a = reopened(t, a, cfg)
 	for i, seq := range seqs {
 		ev, err := a.Get(seq)
 		if err != nil {
