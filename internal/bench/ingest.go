@@ -187,13 +187,12 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		}
 		r, err := phase(what, measure)
 		st := gw.syncs.take()
+		var after stageHists
 		if err == nil {
-			var after stageHists
-			if after, err = readStages(gw.app().Metrics()); err == nil {
-				st.stages = after.since(before)
-			}
+			after, err = readStages(gw.app().Metrics())
 		}
 		if err == nil {
+			st.stages = after.since(before)
 			st.indexLag, st.indexCatchUp, err = gw.settleIndex(ctx)
 			fmt.Fprintf(opts.Log, "  search index %.0f records behind at the end; caught up in %s\n", st.indexLag, st.indexCatchUp.Round(time.Millisecond))
 		}

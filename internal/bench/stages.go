@@ -6,14 +6,12 @@ import (
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onrecord/onrecord/internal/ingest"
 )
 
-// stageMetric is the gateway's histogram of each delivery's steps
-// (internal/ingest): verify, parse, media, commit.
-const stageMetric = "onrecord_webhook_stage_seconds"
-
-// stageNames are the stages reported, in the gateway's order.
-var stageNames = []string{"verify", "parse", "media", "commit"}
+// stageMetric is the gateway's histogram of each delivery's steps.
+const stageMetric = ingest.StageMetric
 
 // stageHist is one stage's histogram summed over the channels: sample
 // count and sum, and cumulative counts at each bucket's upper bound.
@@ -96,7 +94,7 @@ func (s stageHist) p99() float64 {
 // metrics reports each stage's mean and bucketed p99, in milliseconds.
 func (h stageHists) metrics(prefix, suffix string) []Metric {
 	var out []Metric
-	for _, stage := range stageNames {
+	for _, stage := range ingest.StageNames {
 		s := h[stage]
 		mean := 0.0
 		if s.count > 0 {

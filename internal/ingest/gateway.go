@@ -117,7 +117,7 @@ func New(opts Options) (*Gateway, error) {
 			c.Client = fetch.NewClient(fetch.Options{Timeout: 30 * time.Second})
 		}
 		ch := &channel{Channel: c, health: newHealth()}
-		for i, s := range stageNames {
+		for i, s := range StageNames {
 			ch.stages[i] = g.m.stages.WithLabelValues(c.Config.Name, s)
 		}
 		g.channels[c.Config.Name] = ch

@@ -48,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time from the provider's timestamp to the record being durable.", Buckets: []float64{.1, .5, 1, 5, 30, 60, 300, 3600, 86400}}, []string{"channel"}),
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onrecord_webhook_ack_seconds",
 			Help: "Time from receiving a delivery to acknowledging it.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"channel"}),
-		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onrecord_webhook_stage_seconds",
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: StageMetric,
 			Help: "Time a delivery spent in each step before its acknowledgement: verify (signature), parse, media (fetching attachments from the provider), commit (sealing, storing attachments and the record, and waiting for the durable writes).",
 			// From 25 µs (a signature check) to 13 s (a slow media host).
 			Buckets: prometheus.ExponentialBuckets(0.000025, 2, 20)}, []string{"channel", "stage"}),
@@ -143,7 +143,11 @@ const (
 	numStages
 )
 
-var stageNames = [numStages]string{"verify", "parse", "media", "commit"}
+// StageNames are the stage label's values, in a delivery's order.
+var StageNames = [numStages]string{"verify", "parse", "media", "commit"}
+
+// StageMetric is the histogram's name (bench ingest reads it back).
+const StageMetric = "onrecord_webhook_stage_seconds"
 
 // stageTimer observes the stages of one delivery into its channel's series.
 type stageTimer struct {

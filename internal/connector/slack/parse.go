@@ -136,40 +136,32 @@ func (c *Connector) parseJSON(req *connector.Request, body []byte) (connector.Ev
 
 // parseCallback maps the inner event of an event_callback.
 func (d *delivery) parseCallback(body []byte) (connector.Event, error) {
-	// Most events are messages: decoding the event as one straight away,
-	// and reading its type from that, reads it once instead of twice.
+	// Most events are messages: the event is decoded as one straight away
+	// and its type read from that, so a message is read once. decode
+	// leaves a field of another JSON type empty, so any other event decodes
+	// as a message too, with its type.
 	var m message
-	if err := decode(d.env.Event, &m); err == nil && (m.Type == "message" || m.Type == "app_mention") {
-		return d.parseMessage(&m), nil
-	}
-	var head struct {
-		Type string `json:"type"`
-	}
-	if len(d.env.Event) == 0 || decode(d.env.Event, &head) != nil || head.Type == "" {
+	if len(d.env.Event) == 0 || decode(d.env.Event, &m) != nil || m.Type == "" {
 		ev := d.system("unsupported", d.env.TeamID, slackParty())
 		ev.ProviderID = or(d.env.EventID, "event_callback:"+bodyHash(body))
 		ev.Meta["unsupported"] = "event_callback without a typed event object"
 		return ev, nil
 	}
-	switch head.Type {
+	switch m.Type {
 	case "message", "app_mention":
-		// Only when decoding it as a message above failed.
-		if err := decode(d.env.Event, &m); err != nil {
-			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", head.Type, err)
-		}
 		return d.parseMessage(&m), nil
 	case "reaction_added", "reaction_removed":
 		var r reaction
 		if err := decode(d.env.Event, &r); err != nil {
-			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", head.Type, err)
+			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", m.Type, err)
 		}
-		return d.parseReaction(head.Type, &r), nil
+		return d.parseReaction(m.Type, &r), nil
 	default:
 		var fields map[string]json.RawMessage
 		if err := decode(d.env.Event, &fields); err != nil {
-			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", head.Type, err)
+			return connector.Event{}, fmt.Errorf("slack: decode %s event: %w", m.Type, err)
 		}
-		return d.parseOther(head.Type, fields), nil
+		return d.parseOther(m.Type, fields), nil
 	}
 }
 
