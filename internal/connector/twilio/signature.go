@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"mime"
 	"net/http"
 	"net/url"
@@ -70,13 +71,10 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 		}
 	}
 
-	mac := hmac.New(sha1.New, []byte(c.authToken))
-	for _, s := range signingStrings(urls, params) {
-		mac.Reset()
-		mac.Write([]byte(s))
-		if hmac.Equal(mac.Sum(nil), want) {
-			return nil
-		}
+	m := c.macs.Get().(*signer)
+	defer c.macs.Put(m)
+	if m.matches(urls, params, want) {
+		return nil
 	}
 	return fail("%s does not match", SignatureHeader)
 }
@@ -162,49 +160,82 @@ func splitPort(hostport string) (host, port string) {
 	return hostport[:i], hostport[i+1:]
 }
 
-// signingStrings returns, for every URL variant, the string Twilio signs:
-// the URL followed by each parameter name and value, names sorted byte-wise
-// (so "Reason" precedes "ReasonConferenceEnded"), a repeated name's values
-// sorted and de-duplicated as twilio-python does. If de-duplication
-// dropped anything, the variant that keeps repeats is tried as well.
-func signingStrings(urls []string, params url.Values) []string {
-	dedup, hadDup := paramString(params, true)
-	out := make([]string, 0, 2*len(urls))
-	for _, u := range urls {
-		out = append(out, u+dedup)
-	}
-	if hadDup {
-		all, _ := paramString(params, false)
-		for _, u := range urls {
-			out = append(out, u+all)
-		}
-	}
-	return out
+// signer is a keyed HMAC-SHA1 and its scratch space, pooled per
+// connector: keying an HMAC and building every URL variant's whole
+// signing string was most of what a check cost.
+type signer struct {
+	mac    hash.Hash
+	params []byte
+	url    []byte
+	sum    []byte
 }
 
-func paramString(params url.Values, dedup bool) (string, bool) {
+func (c *Connector) newSigner() any {
+	return &signer{mac: hmac.New(sha1.New, []byte(c.authToken))}
+}
+
+// matches reports whether want is the signature of any URL variant with
+// params. The string Twilio signs is the URL followed by each parameter
+// name and value, names sorted byte-wise (so "Reason" precedes
+// "ReasonConferenceEnded"), a repeated name's values sorted and
+// de-duplicated as twilio-python does; if de-duplication dropped anything,
+// the variant that keeps repeats is tried as well. It is fed to the HMAC
+// in two parts, URL then parameters, not built whole for each URL.
+func (m *signer) matches(urls []string, params url.Values, want []byte) bool {
+	var hadDup bool
+	m.params, hadDup = appendParams(m.params[:0], params, true)
+	if m.try(urls, want) {
+		return true
+	}
+	if !hadDup {
+		return false
+	}
+	m.params, _ = appendParams(m.params[:0], params, false)
+	return m.try(urls, want)
+}
+
+func (m *signer) try(urls []string, want []byte) bool {
+	for _, u := range urls {
+		m.mac.Reset()
+		m.url = append(m.url[:0], u...)
+		m.mac.Write(m.url)
+		m.mac.Write(m.params)
+		m.sum = m.mac.Sum(m.sum[:0])
+		if hmac.Equal(m.sum, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendParams appends each parameter name and value to dst, names
+// sorted, a name's values sorted (and, if dedup, de-duplicated), and
+// reports whether de-duplication dropped any.
+func appendParams(dst []byte, params url.Values, dedup bool) ([]byte, bool) {
 	if len(params) == 0 {
-		return "", false
+		return dst, false
 	}
 	names := make([]string, 0, len(params))
 	for name := range params {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var b strings.Builder
 	hadDup := false
 	for _, name := range names {
-		values := slices.Clone(params[name])
-		slices.Sort(values)
-		if dedup {
-			n := len(values)
-			values = slices.Compact(values)
-			hadDup = hadDup || len(values) != n
+		values := params[name]
+		if len(values) > 1 {
+			values = slices.Clone(values)
+			slices.Sort(values)
+			if dedup {
+				n := len(values)
+				values = slices.Compact(values)
+				hadDup = hadDup || len(values) != n
+			}
 		}
 		for _, v := range values {
-			b.WriteString(name)
-			b.WriteString(v)
+			dst = append(dst, name...)
+			dst = append(dst, v...)
 		}
 	}
-	return b.String(), hadDup
+	return dst, hadDup
 }

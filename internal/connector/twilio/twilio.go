@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/onrecord/onrecord/internal/connector"
 )
@@ -22,6 +23,8 @@ type Connector struct {
 	from       string
 	publicURL  string
 	apiBase    *url.URL
+	// macs are signers keyed with authToken (signature.go).
+	macs sync.Pool
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -57,14 +60,16 @@ func New(cfg connector.Config) (*Connector, error) {
 			return nil, bad("public_url %q must be an absolute http(s) URL", cfg.PublicURL)
 		}
 	}
-	return &Connector{
+	c := &Connector{
 		name:       cfg.Name,
 		authToken:  cfg.AuthToken,
 		accountSID: sid,
 		from:       strings.TrimSpace(cfg.From),
 		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
 		apiBase:    u,
-	}, nil
+	}
+	c.macs.New = c.newSigner
+	return c, nil
 }
 
 // Handshake: Twilio has no verification handshake; every call carries a
