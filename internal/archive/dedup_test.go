@@ -130,7 +130,7 @@ func TestDedup_WaitEndsWithContext(t *testing.T) {
 	}
 }
 
-func TestKeyedHash_SameFromTheKeyedStateAsFromScratch(t *testing.T) {
+func TestKeyedHash_SameFromAReusedHMACAsFromScratch(t *testing.T) {
 	a := &Archive{dedupKey: []byte("0123456789abcdef0123456789abcdef")}
 	for _, tc := range []struct{ domain, in string }{
 		{"idempotency", "wa\x00wamid.1\x00message"},
@@ -141,7 +141,7 @@ func TestKeyedHash_SameFromTheKeyedStateAsFromScratch(t *testing.T) {
 		m := hmac.New(sha256.New, a.dedupKey)
 		m.Write([]byte(tc.domain + "\x00" + tc.in))
 		want := m.Sum(nil)
-		for range 2 { // the first call keys the state, the second reuses it
+		for range 2 { // the first call keys an HMAC, the second reuses it
 			if got := a.keyedHash(tc.domain, []byte(tc.in)); !bytes.Equal(got[:], want) {
 				t.Fatalf("keyedHash(%q, %q) = %x, want %x", tc.domain, tc.in, got, want)
 			}
