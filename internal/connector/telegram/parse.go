@@ -306,7 +306,7 @@ func (c *Connector) messageEvent(u update, m *message, edit bool) connector.Even
 
 	if !edit {
 		for _, k := range serviceFields {
-			if _, ok := m.keys[k]; ok {
+			if m.keys.has(k) {
 				ev.Kind = onrecord.KindSystem
 				c.service(&ev, m, k)
 				return ev
@@ -431,7 +431,7 @@ func (c *Connector) content(ev *connector.Event, m *message) {
 	mt := ev.Meta
 	kind := ""
 	for _, k := range contentFields {
-		if _, ok := m.keys[k]; ok {
+		if m.keys.has(k) {
 			kind = k
 			break
 		}
@@ -439,18 +439,19 @@ func (c *Connector) content(ev *connector.Event, m *message) {
 	ev.Body = m.Caption
 	switch kind {
 	case "":
-		if _, ok := m.keys["text"]; ok {
+		if m.keys.has("text") {
 			ev.Subtype, ev.Body = "text", m.Text
 			return
 		}
 		ev.Subtype = "unsupported"
 		var unknown []string
-		for k := range m.keys {
-			if !envelopeFields[k] {
-				unknown = append(unknown, k)
+		for _, f := range m.keys {
+			if !envelopeFields[f.Key] {
+				unknown = append(unknown, f.Key)
 			}
 		}
 		slices.Sort(unknown)
+		unknown = slices.Compact(unknown)
 		setMeta(mt, "fields", truncate(strings.Join(unknown, ","), maxMetaValue))
 		return
 	case "photo":
@@ -559,7 +560,7 @@ func (c *Connector) content(ev *connector.Event, m *message) {
 	default:
 		// Recognised content the archive keeps as given: stories, games,
 		// invoices, paid media, checklists, giveaways.
-		setMeta(mt, kind, compactJSON(m.keys[kind]))
+		setMeta(mt, kind, compactJSON(m.keys.get(kind)))
 	}
 	ev.Subtype = kind
 }
@@ -690,7 +691,7 @@ func (c *Connector) service(ev *connector.Event, m *message, k string) {
 			mt["topic_name"] = t.Name
 		}
 	default:
-		setMeta(mt, k, compactJSON(m.keys[k]))
+		setMeta(mt, k, compactJSON(m.keys.get(k)))
 	}
 	if ev.Body == "" && m.Text != "" {
 		ev.Body = m.Text

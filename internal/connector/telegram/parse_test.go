@@ -477,3 +477,58 @@ func TestParse_DateOutOfRangeFallsBackToReceived(t *testing.T) {
 		t.Fatalf("sent_at %v, want the received time", evs[0].SentAt)
 	}
 }
+
+// members hands out parts of the body, not copies; a repeated key is there
+// as often as it occurs, get reads its last value (as encoding/json would
+// decode it) and objectFields keeps its first.
+func TestMembers_PartsOfTheBody(t *testing.T) {
+	raw := []byte(` {"a" : 1, "b":[1, 2] ,"a":"x", "c":{"d":null}} `)
+	tests := []struct {
+		got, want string
+	}{
+		{string(mustMembers(t, raw).get("a")), `"x"`},
+		{string(mustMembers(t, raw).get("b")), `[1, 2]`},
+		{string(mustMembers(t, raw).get("c")), `{"d":null}`},
+		{string(mustMembers(t, raw).get("d")), ``},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+	ms := mustMembers(t, raw)
+	var keys []string
+	for _, f := range ms {
+		keys = append(keys, f.Key)
+		if i := strings.Index(string(raw), string(f.Value)); i < 0 || &raw[i] != &f.Value[0] {
+			t.Errorf("%s: value %q is not a part of the body", f.Key, f.Value)
+		}
+	}
+	if strings.Join(keys, ",") != "a,b,a,c" {
+		t.Errorf("keys %q, want a,b,a,c", keys)
+	}
+	if ms.has("d") || !ms.has("c") {
+		t.Errorf("has: d %v, c %v", ms.has("d"), ms.has("c"))
+	}
+	fields, err := objectFields(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) != 3 || fields[0].Key != "a" || string(fields[0].Value) != "1" {
+		t.Errorf("objectFields = %q, want a (first value 1), b, c", fields)
+	}
+	for _, bad := range []string{`[1]`, `{"a":1} {}`, `{"a":}`, ``} {
+		if _, err := members([]byte(bad)); err == nil {
+			t.Errorf("members(%q): no error", bad)
+		}
+	}
+}
+
+func mustMembers(t *testing.T, raw []byte) fieldList {
+	t.Helper()
+	ms, err := members(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 	json "github.com/go-json-experiment/json/v1"
@@ -100,7 +101,7 @@ type message struct {
 
 	// keys is every field the message carried, to tell a content type
 	// this package does not know from a plain text message.
-	keys map[string]json.RawMessage
+	keys fieldList
 }
 
 // messageOrigin is forward_origin: MessageOriginUser, MessageOriginHiddenUser,
@@ -262,10 +263,37 @@ type field struct {
 // more than one, and a duplicated key is read once (the first), so the same
 // thing is never archived twice from one body.
 func objectFields(raw []byte) ([]field, error) {
+	all, err := members(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for i, f := range all {
+		if !slices.ContainsFunc(all[:i], func(g field) bool { return g.Key == f.Key }) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// members reads a JSON object's members in order, a duplicated key as
+// often as it occurs. Each value is the part of raw it was read from, not
+// a copy: raw is the delivery's body, kept unchanged with its records.
+func members(raw []byte) (fieldList, error) {
 	// jsontext reads tokens without decoding values; the options keep
 	// encoding/json's leniency (a duplicated key, invalid UTF-8 in a
 	// string), which the parsing after this relies on.
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	d, _ := decoders.Get().(*memberDecoder)
+	if d == nil {
+		d = new(memberDecoder)
+		d.dec = jsontext.NewDecoder(&d.r)
+	}
+	if len(raw) <= maxPooledBody {
+		defer decoders.Put(d)
+	}
+	d.r.Reset(raw)
+	dec := d.dec
+	dec.Reset(&d.r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, fmt.Errorf("read JSON: %w", err)
@@ -273,7 +301,7 @@ func objectFields(raw []byte) ([]field, error) {
 	if tok.Kind() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	var out []field
+	var out fieldList
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
@@ -284,10 +312,14 @@ func objectFields(raw []byte) ([]field, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read JSON member %q: %w", truncate(key, 40), err)
 		}
-		if slices.ContainsFunc(out, func(f field) bool { return f.Key == key }) {
-			continue
+		// The decoder returns values verbatim and counts offsets in raw.
+		end := int(dec.InputOffset())
+		if start := end - len(v); start >= 0 && end <= len(raw) && bytes.Equal(raw[start:end], v) {
+			v = raw[start:end:end]
+		} else {
+			v = bytes.Clone(v)
 		}
-		out = append(out, field{Key: key, Value: bytes.Clone(v)})
+		out = append(out, field{Key: key, Value: v})
 	}
 	if _, err := dec.ReadToken(); err != nil { // the closing brace
 		return nil, fmt.Errorf("read JSON: %w", err)
@@ -296,6 +328,42 @@ func objectFields(raw []byte) ([]field, error) {
 		return nil, errors.New("read JSON: data after the object")
 	}
 	return out, nil
+}
+
+// memberDecoder is members' decoder, kept for reuse: a new one was most
+// of what reading an update's members allocated.
+type memberDecoder struct {
+	r   bytes.Reader
+	dec *jsontext.Decoder
+}
+
+var decoders sync.Pool
+
+// maxPooledBody bounds the bodies whose decoder is kept: the decoder's
+// buffer grows to the largest value it has read.
+const maxPooledBody = 64 << 10
+
+// fieldList is an object's members as members reads them. A key that
+// occurs twice has the value of its last occurrence, as in encoding/json.
+type fieldList []field
+
+func (l fieldList) last(key string) int {
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i].Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func (l fieldList) has(key string) bool { return l.last(key) >= 0 }
+
+// get is key's value, nil if the object has no such member.
+func (l fieldList) get(key string) json.RawMessage {
+	if i := l.last(key); i >= 0 {
+		return l[i].Value
+	}
+	return nil
 }
 
 // decodeInt reads a JSON integer (update_id, message ids).
@@ -313,9 +381,11 @@ func decodeMessage(raw json.RawMessage) (*message, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(raw, &m.keys); err != nil {
+	keys, err := members(raw)
+	if err != nil {
 		return nil, err
 	}
+	m.keys = keys
 	if m.Chat == nil {
 		return nil, errors.New("message has no chat")
 	}
