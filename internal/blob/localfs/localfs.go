@@ -54,6 +54,7 @@ type Store struct {
 	active  uint32              // the pack new blobs go to
 	end     int64               // where the next frame goes in the active pack
 	pending []chunk             // appended frames not yet written
+	spare   []byte              // a committed chunk's buffer, for the next chunk
 	written uint64              // generation of the latest appended blob
 	synced  uint64              // every blob up to this generation is durable
 	syncing bool                // a writer is running the group commit
@@ -76,6 +77,9 @@ type loc struct {
 }
 
 // chunk is frames appended to one pack that are not yet written.
+// maxSpare bounds the chunk buffer kept between commits.
+const maxSpare = 8 << 20
+
 type chunk struct {
 	pack uint32
 	off  int64
@@ -282,7 +286,8 @@ func (s *Store) Put(ctx context.Context, addr string, b []byte) error {
 		}
 	}
 	if n := len(s.pending); n == 0 || s.pending[n-1].pack != s.active {
-		s.pending = append(s.pending, chunk{pack: s.active, off: s.end})
+		s.pending = append(s.pending, chunk{pack: s.active, off: s.end, buf: s.spare})
+		s.spare = nil
 	}
 	c := &s.pending[len(s.pending)-1]
 	c.buf = appendFrame(c.buf, key, b)
@@ -324,6 +329,11 @@ func (s *Store) waitSynced(gen uint64) error {
 		s.mu.Unlock()
 		err := s.commit(chunks, files)
 		s.mu.Lock()
+		if n := len(chunks); n > 0 && cap(chunks[n-1].buf) <= maxSpare {
+			// Kept for the next chunk rather than grown again from
+			// nothing: the frames are sealed blobs, written already.
+			s.spare = chunks[n-1].buf[:0]
+		}
 		s.syncing = false
 		if err != nil {
 			s.broken = err
