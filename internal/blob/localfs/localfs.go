@@ -76,10 +76,10 @@ type loc struct {
 	gen  uint64
 }
 
-// chunk is frames appended to one pack that are not yet written.
 // maxSpare bounds the chunk buffer kept between commits.
 const maxSpare = 8 << 20
 
+// chunk is frames appended to one pack that are not yet written.
 type chunk struct {
 	pack uint32
 	off  int64
