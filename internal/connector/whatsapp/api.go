@@ -45,7 +45,10 @@ func mediaRef(kind string, md *media) (connector.MediaRef, bool) {
 	}
 	name := safeFileName(md.Filename)
 	if name == "" {
-		name = kind + "-" + safeFileName(firstNonEmpty(id, shortHash([]byte(ref)))) + extensionFor(md.MimeType)
+		if id == "" { // a URL without a media id
+			id = shortHash([]byte(ref))
+		}
+		name = kind + "-" + safeFileName(id) + extensionFor(md.MimeType)
 	}
 	var size int64
 	if n, err := json.Number(md.FileSize.String()).Int64(); err == nil && n > 0 {

@@ -458,3 +458,47 @@ func TestFlexString(t *testing.T) {
 		}
 	}
 }
+
+// Items Meta gives no id (a message, an undecodable message, a media URL
+// without a media id) are named by the hash of their compact form: the same
+// on a retry however it is spaced, different for different content.
+func TestParse_ItemsWithoutIDsAreNamedByTheirHash(t *testing.T) {
+	c := mustConnector(t)
+	wrap := func(msg string) []byte {
+		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+			"metadata":{"display_phone_number":"15550100200","phone_number_id":"1"},"messages":[` + msg + `]}}]}]}`)
+	}
+	const (
+		text    = `{"from":"14155550123","timestamp":"1772460041","type":"text","text":{"body":"hi"}}`
+		odd     = `{"from":"14155550123","timestamp":"1772460041","type":"location","location":"somewhere"}`
+		noMedia = `{"from":"14155550123","id":"wamid.u","timestamp":"1772460041","type":"image","image":{"mime_type":"image/jpeg","url":"https://lookaside.fbsbx.com/a?mid=1"}}`
+	)
+	id := func(msg string) string { return parseFixture(t, c, wrap(msg))[0].ProviderID }
+	name := func(msg string) string {
+		ev := parseFixture(t, c, wrap(msg))[0]
+		if len(ev.Media) != 1 {
+			t.Fatalf("%s: %d media", msg, len(ev.Media))
+		}
+		return ev.Media[0].Name
+	}
+	spaced := func(s string) string { return strings.ReplaceAll(s, ",", " ,\n ") }
+	for _, msg := range []string{text, odd} {
+		got := id(msg)
+		if !strings.HasPrefix(got, "sha256:") || len(got) != len("sha256:")+24 {
+			t.Errorf("%s: id %q, want sha256: and 24 hex digits", msg, got)
+		}
+		if again := id(spaced(msg)); again != got {
+			t.Errorf("%s: respaced, id %q, want %q", msg, again, got)
+		}
+		if other := id(strings.Replace(msg, "14155550123", "14155550124", 1)); other == got {
+			t.Errorf("%s: another sender, same id %q", msg, got)
+		}
+	}
+	got := name(noMedia)
+	if !strings.HasPrefix(got, "image-") || !strings.HasSuffix(got, ".jpg") || len(got) != len("image-.jpg")+24 {
+		t.Errorf("media without id: name %q, want image-<24 hex>.jpg", got)
+	}
+	if other := name(strings.Replace(noMedia, "mid=1", "mid=2", 1)); other == got {
+		t.Errorf("another URL, same name %q", got)
+	}
+}
