@@ -76,10 +76,13 @@ const openConns = 1024
 //     fetched from the simulator, sealed and fdatasynced before the 200;
 //     the figure is acknowledged webhooks per second and its ratio to the
 //     bare handler's requests per second;
-//  3. the gateway at the fixed offered Rate: achieved rate and latency
+//  3. the same CPU ratio again from interleaved slices (interleave): this
+//     VM's speed drifts over seconds, so adjacent short measurements
+//     compare better than two long ones taken one after the other;
+//  4. the gateway at the fixed offered Rate: achieved rate and latency
 //     from each delivery's scheduled send time; then again at half the
 //     closed loop's rate, the pipeline's own latency without a queue;
-//  4. durability: the archive is closed and opened again from disk, its
+//  5. durability: the archive is closed and opened again from disk, its
 //     record count compared with the acknowledgements, and a sample of
 //     the acknowledged deliveries sent again, each of which must be found
 //     stored (answered 200 as a duplicate, adding no record).
@@ -207,6 +210,10 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if len(full.acked)+full.failures >= len(closed) {
 		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", len(closed), full.elapsed.Round(time.Millisecond))
 	}
+	inter, err := interleave(ctx, opts.Log, gw, bare, closed, closed[min(len(closed), len(full.acked)+full.failures):], c, d/5)
+	if err != nil {
+		return nil, err
+	}
 	bareOpen, err := phase(fmt.Sprintf("bare net/http handler, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
 		return openLoop(ctx, bare, open, opts.Rate, d, openConns)
 	})
@@ -266,6 +273,12 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if c := full.cpuPer(); c > 0 {
 		rep.Results = append(rep.Results, Metric{"ingest_vs_bare_cpu_ratio" + sfx, bareClosed.cpuPer() / c, "ratio"})
 	}
+	if len(inter.ratios) > 0 {
+		rep.Results = append(rep.Results,
+			Metric{"ingest_vs_bare_cpu_ratio_interleaved" + sfx, median(inter.ratios), "ratio"},
+			Metric{"ingest_vs_bare_cpu_ratio_interleaved_min" + sfx, slices.Min(inter.ratios), "ratio"},
+			Metric{"ingest_vs_bare_cpu_ratio_interleaved_max" + sfx, slices.Max(inter.ratios), "ratio"})
+	}
 	rep.Results = append(rep.Results,
 		Metric{"ingest_open_offered_per_s", float64(opts.Rate), "webhooks/s"},
 		Metric{"ingest_open_achieved_per_s", fullOpen.rate(), "webhooks/s"},
@@ -292,7 +305,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
 	// duplicate of records already there, adding none.
-	acked := len(full.acked) + len(fullOpen.acked) + len(halfOpen.acked)
+	acked := len(full.acked) + len(fullOpen.acked) + len(halfOpen.acked) + inter.acked
 	stored := gw.app().Archive.Len()
 	if err := gw.reopen(ctx); err != nil {
 		return nil, err
@@ -308,7 +321,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	added := gw.app().Archive.Len() - reopened
 	rep.Results = append(rep.Results,
 		Metric{"distinct_deliveries_sent", float64(len(full.acked) + full.failures + len(fullOpen.acked) + fullOpen.failures +
-			len(halfOpen.acked) + halfOpen.failures), "webhooks"},
+			len(halfOpen.acked) + halfOpen.failures + inter.acked + inter.failures), "webhooks"},
 		Metric{"deliveries_acknowledged", float64(acked), "webhooks"},
 		Metric{"records_stored", float64(stored), "records"},
 		Metric{"records_after_reopen", float64(reopened), "records"},
@@ -491,4 +504,71 @@ func (g *gateway) stop() error {
 	err := g.srv.Shutdown(ctx)
 	g.cancel()
 	return errors.Join(err, g.app().Close())
+}
+
+// interleaved is interleave's outcome: each slice pair's ratio, and the
+// gateway deliveries the slices sent.
+type interleaved struct {
+	ratios          []float64
+	acked, failures int
+}
+
+// interleaveSlices is how many pairs of slices interleave measures.
+const interleaveSlices = 6
+
+// interleave measures the bare handler and the gateway in alternating
+// closed-loop slices of length slice, interleaveSlices of each, and gives
+// for each pair the bare handler's CPU per request over the gateway's CPU
+// per acknowledged webhook. The gateway's CPU runs from the start of its
+// slice until the search index has caught up with it, so the index's work
+// is charged to the webhooks that caused it. The bare handler cycles
+// through bareReqs; the gateway slices take the deliveries of gwReqs in
+// turn (the closed loop's, not yet sent, made before any clock started:
+// making them in between would leave garbage to collect in the slices),
+// and a slice that runs out of them is shorter. Rates are not compared:
+// the index catch-up between slices leaves a CPU idle, which a rate would
+// count against the gateway.
+func interleave(ctx context.Context, log io.Writer, gw *gateway, bare string, bareReqs, gwReqs [][]byte,
+	clients int, slice time.Duration) (interleaved, error) {
+	var out interleaved
+	fmt.Fprintf(log, "interleaved: %d × (bare handler %s, gateway %s and the index's catch-up), closed loops, %d clients\n",
+		interleaveSlices, slice, slice, clients)
+	for range interleaveSlices {
+		b, err := closedLoop(ctx, bare, bareReqs, clients, slice, true)
+		if err != nil {
+			return out, fmt.Errorf("interleaved bare slice: %w", err)
+		}
+		cpu := cpuTime()
+		g, err := closedLoop(ctx, gw.addr, gwReqs, clients, slice, false)
+		if err != nil {
+			return out, fmt.Errorf("interleaved gateway slice: %w", err)
+		}
+		if _, _, err := gw.settleIndex(ctx); err != nil {
+			return out, err
+		}
+		g.cpu = cpuTime() - cpu
+		gwReqs = gwReqs[min(len(gwReqs), len(g.acked)+g.failures):]
+		out.acked += len(g.acked)
+		out.failures += g.failures
+		if bc, gc := b.cpuPer(), g.cpuPer(); bc > 0 && gc > 0 {
+			out.ratios = append(out.ratios, bc/gc)
+		}
+	}
+	if len(out.ratios) > 0 {
+		fmt.Fprintf(log, "  CPU ratio per pair %.3f, median %.3f\n", out.ratios, median(out.ratios))
+	}
+	return out, ctx.Err()
+}
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count); xs is not changed.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 // `onrecord bench ingest` on a quiet machine, not to a test.
 func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 	rep, err := Ingest(t.Context(), IngestOptions{Dir: t.TempDir(), Duration: 300 * time.Millisecond,
-		Rate: 200, Clients: 4, Deliveries: 400})
+		Rate: 200, Clients: 4, Deliveries: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,6 +25,7 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 	for _, name := range []string{"ingest_webhooks_per_s_4c", "ingest_p50_ms_4c", "ingest_p99_ms_4c", "ingest_cpus_busy_4c",
 		"ingest_cpu_us_per_webhook_4c", "ingest_vs_bare_ratio_4c", "ingest_vs_bare_cpu_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
 		"ingest_half_offered_per_s", "ingest_half_achieved_per_s", "ingest_half_p99_ms",
+		"ingest_vs_bare_cpu_ratio_interleaved_4c", "ingest_vs_bare_cpu_ratio_interleaved_min_4c", "ingest_vs_bare_cpu_ratio_interleaved_max_4c",
 		"distinct_deliveries_sent", "records_stored", "resent_found_stored"} {
 		if _, ok := value(rep.Results, name); !ok {
 			t.Errorf("result %s missing", name)
@@ -79,6 +81,12 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 			t.Errorf("ingest_stage_%s_p99_le_ms_4c = %v (reported: %v)", stage, v, ok)
 		}
 	}
+	lo, _ := value(rep.Results, "ingest_vs_bare_cpu_ratio_interleaved_min_4c")
+	mid, _ := value(rep.Results, "ingest_vs_bare_cpu_ratio_interleaved_4c")
+	hi, _ := value(rep.Results, "ingest_vs_bare_cpu_ratio_interleaved_max_4c")
+	if lo <= 0 || lo > mid || mid > hi {
+		t.Errorf("interleaved CPU ratio: min %v, median %v, max %v", lo, mid, hi)
+	}
 	if rep.Clients != 4 || rep.OfferedRate != 200 || rep.MaxBatchDelay == "" || rep.CPUs == 0 {
 		t.Errorf("parameters not reported: %+v", rep)
 	}
@@ -91,4 +99,24 @@ func value(ms []Metric, name string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{4, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(tt.in)
+		if got := median(in); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+		if !slices.Equal(in, tt.in) {
+			t.Errorf("median(%v) reordered its argument: %v", tt.in, in)
+		}
+	}
 }
