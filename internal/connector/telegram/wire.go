@@ -267,9 +267,9 @@ func objectFields(raw []byte) ([]field, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for i, f := range all {
-		if !slices.ContainsFunc(all[:i], func(g field) bool { return g.Key == f.Key }) {
+	out := all[:0] // filtered in place: out never runs ahead of the range
+	for _, f := range all {
+		if !slices.ContainsFunc(out, func(g field) bool { return g.Key == f.Key }) {
 			out = append(out, f)
 		}
 	}
