@@ -289,7 +289,10 @@ func members(raw []byte) (fieldList, error) {
 		d.dec = jsontext.NewDecoder(&d.r)
 	}
 	if len(raw) <= maxPooledBody {
-		defer decoders.Put(d)
+		defer func() {
+			d.r.Reset(nil) // the body is not kept with the pooled decoder
+			decoders.Put(d)
+		}()
 	}
 	d.r.Reset(raw)
 	dec := d.dec

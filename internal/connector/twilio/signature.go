@@ -72,8 +72,10 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 	}
 
 	m := c.macs.Get().(*signer)
-	defer c.macs.Put(m)
-	if m.matches(urls, params, want) {
+	ok := m.matches(urls, params, want)
+	clear(m.params) // message text: not kept in the pool
+	c.macs.Put(m)
+	if ok {
 		return nil
 	}
 	return fail("%s does not match", SignatureHeader)
