@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -149,6 +151,17 @@ func TestServe_ZeroConfigStartsServesLogAndStops(t *testing.T) {
 	}
 	if code, _ := get("http://" + adm + "/healthz"); code != 200 {
 		t.Errorf("admin /healthz = %d", code)
+	}
+	// No core file can take the keys and messages in its memory to disk
+	// (internal/harden; the dumpable flag is checked there).
+	if runtime.GOOS == "linux" {
+		limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", srv.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^Max core file size +0 +0 `).Match(limits) {
+			t.Errorf("serve may write a core file:\n%s", limits)
+		}
 	}
 	// A second process on the same data directory is refused.
 	r := run(t, dir, nil, "import", "--format", "jsonl", "../nonexistent-is-not-reached.jsonl")
