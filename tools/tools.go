@@ -6,6 +6,7 @@
 package tools
 
 import (
+	_ "github.com/securego/gosec/v2/cmd/gosec"
 	_ "golang.org/x/vuln/cmd/govulncheck"
 	_ "honnef.co/go/tools/cmd/staticcheck"
 )

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -94,21 +93,31 @@ func (r *rule) wants(f detect.Finding) bool {
 // LoadDir reads and compiles every *.yaml and *.yml file in dir. Any
 // error (YAML, unknown field, CEL, unknown action or detector) refuses the
 // whole set, naming the file and line.
+//
+// The files are read through an os.Root on dir, so a symbolic link in it
+// that leads outside dir is an error rather than a policy read from
+// wherever it points, and a link swapped in during the walk cannot lead it
+// out either.
 func LoadDir(dir string) (*Set, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy_dir %s: %w", dir, err)
+	}
+	defer root.Close()
+	fsys := root.FS()
 	var files []File
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		files = append(files, File{Name: filepath.ToSlash(rel), Text: string(b)})
+		files = append(files, File{Name: p, Text: string(b)})
 		return nil
 	})
 	if err != nil {

@@ -242,3 +242,53 @@ func TestEvaluate_ConcurrentDecisionsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDir_StaysInsideTheDirectory: policies in subdirectories and
+// links that stay inside the policy directory load, under their paths
+// relative to it; a link that leads out of it refuses the whole set
+// instead of loading a file from wherever it points.
+func TestLoadDir_StaysInsideTheDirectory(t *testing.T) {
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "policies"), filepath.Join(base, "elsewhere")
+	for _, d := range []string{filepath.Join(dir, "desk"), outside} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policy := func(name, action string) []byte {
+		return []byte("policy: " + name + "\nrules:\n  - id: ssn\n    when: findings.exists(f, f.detector == 'us_ssn')\n    action: " + action + "\n")
+	}
+	write := func(path string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "desk", "trading.yaml"), policy("trading", "block"))
+	write(filepath.Join(dir, "desk", "shared.txt"), policy("shared", "warn")) // not *.yaml: read only through the link
+	write(filepath.Join(outside, "lenient.yaml"), policy("lenient", "allow"))
+	if err := os.Symlink(filepath.Join("desk", "shared.txt"), filepath.Join(dir, "alias.yml")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadDir(dir)
+	if err != nil {
+		t.Fatalf("links inside the directory: %v", err)
+	}
+	var names []string
+	for _, f := range s.Files {
+		names = append(names, f.Name)
+	}
+	if want := []string{"alias.yml", "desk/trading.yaml"}; !slices.Equal(names, want) {
+		t.Errorf("loaded %q, want %q", names, want)
+	}
+
+	if err := os.Symlink(filepath.Join(outside, "lenient.yaml"), filepath.Join(dir, "zz.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "zz.yaml") {
+		t.Errorf("a link out of the policy directory: %v, %v", s, err)
+	}
+	if _, err := LoadDir(filepath.Join(base, "missing")); err == nil || !strings.Contains(err.Error(), "policy_dir") {
+		t.Errorf("a missing directory: %v", err)
+	}
+}

@@ -27,7 +27,7 @@ const DefaultAPIBaseURL = "https://api.telegram.org"
 // SecretTokenHeader carries the secret_token given to setWebhook on every
 // delivery. It is the only authentication Telegram offers: there is no
 // signature over the body.
-const SecretTokenHeader = "X-Telegram-Bot-Api-Secret-Token"
+const SecretTokenHeader = "X-Telegram-Bot-Api-Secret-Token" // #nosec G101 -- a header name
 
 const (
 	// maxAPIResponse bounds what is read of a Bot API method's JSON answer.
