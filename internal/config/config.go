@@ -372,15 +372,15 @@ func (c *Config) Validate() error {
 		v, err := ResolveSecret(t)
 		if err != nil {
 			bad(fmt.Sprintf("api_tokens[%d]", i), "%v", err)
-		} else if len(v) < 24 {
-			bad(fmt.Sprintf("api_tokens[%d]", i), "is %d characters; use at least 24 random characters (openssl rand -hex 24)", len(v))
+		} else if msg := weakSecret(v, 24); msg != "" {
+			bad(fmt.Sprintf("api_tokens[%d]", i), "%s", msg)
 		}
 	}
 	if c.ScimToken != "" {
 		if v, err := ResolveSecret(c.ScimToken); err != nil {
 			bad("scim_token", "%v", err)
-		} else if len(v) < 24 {
-			bad("scim_token", "is %d characters; use at least 24 random characters (openssl rand -hex 24)", len(v))
+		} else if msg := weakSecret(v, 24); msg != "" {
+			bad("scim_token", "%s", msg)
 		}
 	}
 	if d, err := time.ParseDuration(c.ConsentTTL); err != nil || d < time.Minute {
@@ -424,8 +424,11 @@ func (c *Config) Validate() error {
 			}
 		}
 		for key, p := range ch.Secrets() {
-			if _, err := ResolveSecret(*p); err != nil {
+			v, err := ResolveSecret(*p)
+			if err != nil {
 				bad(field+"."+key, "%v", err)
+			} else if msg := weakSecret(v, chosenSecretMin[key]); v != "" && msg != "" {
+				bad(field+"."+key, "%s", msg)
 			}
 		}
 		if ch.RetentionClass != "" && !seen[ch.RetentionClass] {
@@ -434,6 +437,47 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// chosenSecretMin is the least length of the channel secrets the operator
+// makes up rather than the provider issues: each is the only thing that
+// authenticates a delivery (Telegram sends secret_token back as it was
+// given; signal-cli's pushes carry push_token). Unset, they are the
+// connector's to require or not.
+var chosenSecretMin = map[string]int{"secret_token": 24, "push_token": 24}
+
+// weakSecret says what is wrong with secret v, or "" if nothing is: fewer
+// than minLen characters, or a value that is somebody's example rather
+// than a secret (ASVS 13.3.1: no default or example secrets) — a word such
+// as changeme, a template such as <your-token> or ${TOKEN}, one character
+// repeated.
+func weakSecret(v string, minLen int) string {
+	if len(v) < minLen {
+		return fmt.Sprintf("is %d characters; use at least %d random characters (openssl rand -hex %d)", len(v), minLen, minLen)
+	}
+	t := strings.ToLower(strings.TrimSpace(v))
+	if t == "" {
+		return ""
+	}
+	word := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, t)
+	switch {
+	case strings.HasPrefix(t, "<") && strings.HasSuffix(t, ">"), strings.HasPrefix(t, "${") && strings.HasSuffix(t, "}"),
+		strings.HasPrefix(word, "your"), strings.HasPrefix(word, "replace"), strings.HasPrefix(word, "insert"),
+		strings.Count(t, t[:1]) == len(t), slices.Contains(placeholderWords, word):
+		return "looks like a placeholder, not a secret: put the real value here (or env:NAME, file:PATH)"
+	}
+	return ""
+}
+
+// placeholderWords are example secrets seen in documentation and
+// configuration templates, with everything but letters and digits removed.
+var placeholderWords = []string{"changeme", "changeit", "changethis", "secret", "password", "passw0rd", "example",
+	"test", "token", "todo", "tbd", "fixme", "default", "placeholder", "none", "null", "admin", "123456", "12345678",
+	"1234567890", "abc123", "qwerty", "letmein"}
 
 // Resolved returns a copy of the channel with its secrets read. Call after
 // Validate.

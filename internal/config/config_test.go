@@ -162,3 +162,62 @@ func TestLoad_Governance(t *testing.T) {
 		}
 	}
 }
+
+func TestWeakSecret(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		min  int
+		weak bool
+	}{
+		{"4f3c9a1e0b7d2c6e8a5f1b3d9c7e2a4f", 24, false},
+		{"xoxb-1234567890-abcdefghijkl", 0, false},
+		{"7352001234:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0", 0, false},
+		{"wa-secret", 0, false}, // short, but a provider-issued secret has no minimum here
+		{"0123456789abcdef0123456", 24, true}, // 23 characters
+		{"", 24, true},
+		{"changeme", 0, true},
+		{"Change-Me", 0, true},
+		{"CHANGE_ME", 0, true},
+		{"secret", 0, true},
+		{"password", 0, true},
+		{"<your-app-secret>", 0, true},
+		{"${TG_SECRET}", 0, true},
+		{"your_signing_secret_here", 0, true},
+		{"REPLACE-WITH-THE-TOKEN", 0, true},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 24, true},
+		{"000000000000000000000000", 24, true},
+		{"  secret  ", 0, true},
+	} {
+		if got := weakSecret(tc.v, tc.min) != ""; got != tc.weak {
+			t.Errorf("weakSecret(%q, %d) = %q, want weak %v", tc.v, tc.min, weakSecret(tc.v, tc.min), tc.weak)
+		}
+	}
+}
+
+// TestValidate_RefusesWeakSecrets: serve does not start with a delivery
+// token the operator made up that is short, or with any secret that is a
+// placeholder, and says which field.
+func TestValidate_RefusesWeakSecrets(t *testing.T) {
+	c := Default()
+	c.APITokens = []string{"<paste-your-api-token-here>"}
+	c.Channels = []Channel{
+		{Name: "tg", Type: "telegram", BotToken: "7352001234:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0", SecretToken: "tg-secret"},
+		{Name: "wa", Type: "whatsapp", AppSecret: "changeme", VerifyToken: "hello-meta", AccessToken: "EAAG" + strings.Repeat("z9", 40)},
+		{Name: "sig", Type: "signal", RPCURL: "http://127.0.0.1:7583/api/v1/rpc", Account: "+15550001111", PushToken: strings.Repeat("ab", 12)},
+	}
+	err := c.Validate()
+	for _, want := range []string{
+		"api_tokens[0]: looks like a placeholder",
+		`channel "tg".secret_token: is 9 characters; use at least 24`,
+		`channel "wa".app_secret: looks like a placeholder`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, fine := range []string{"verify_token", "access_token", "bot_token", `"sig".push_token`} {
+		if err != nil && strings.Contains(err.Error(), fine) {
+			t.Errorf("a good %s refused:\n%v", fine, err)
+		}
+	}
+}
