@@ -172,7 +172,7 @@ func TestWeakSecret(t *testing.T) {
 		{"4f3c9a1e0b7d2c6e8a5f1b3d9c7e2a4f", 24, false},
 		{"xoxb-1234567890-abcdefghijkl", 0, false},
 		{"7352001234:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0", 0, false},
-		{"wa-secret", 0, false}, // short, but a provider-issued secret has no minimum here
+		{"wa-secret", 0, false},               // short, but a provider-issued secret has no minimum here
 		{"0123456789abcdef0123456", 24, true}, // 23 characters
 		{"", 24, true},
 		{"changeme", 0, true},
