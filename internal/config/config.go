@@ -41,6 +41,7 @@ type Config struct {
 	AdminListen        string `toml:"admin_listen"`
 	TLSCert            string `toml:"tls_cert"`
 	TLSKey             string `toml:"tls_key"`
+	BehindTLSProxy     bool   `toml:"behind_tls_proxy"`
 	KeyFile            string `toml:"key_file"`
 	KeyPassphrase      string `toml:"key_passphrase"`
 	LogOrigin          string `toml:"log_origin"`
@@ -137,7 +138,7 @@ func (ch *Channel) Secrets() map[string]*string {
 
 // scalar keys that environment variables and flags may set.
 var scalarKeys = []string{
-	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "key_file", "key_passphrase",
+	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "behind_tls_proxy", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
 	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout",
 	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
@@ -233,6 +234,12 @@ func (c *Config) set(key, v, source string) error {
 		c.TLSCert = v
 	case "tls_key":
 		c.TLSKey = v
+	case "behind_tls_proxy":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s: behind_tls_proxy must be true or false, got %q", source, v)
+		}
+		c.BehindTLSProxy = b
 	case "key_file":
 		c.KeyFile = v
 	case "key_passphrase":
@@ -281,6 +288,22 @@ func (c *Config) set(key, v, source string) error {
 
 var classNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
+// loopbackOnly says whether a listener on addr (host:port) can be reached
+// from this machine only: localhost or a loopback address. An empty host,
+// 0.0.0.0 or :: listen on every interface; any other name or address may
+// be reachable from elsewhere.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true // reported as not host:port
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // SystemClass is the class system records (holds) are sealed under; it is
 // permanent and cannot be configured away.
 const SystemClass = "system"
@@ -305,6 +328,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen == c.AdminListen && c.Listen != "" {
 		bad("admin_listen", "must differ from listen (%s): metrics and health are never served on the public listener", c.Listen)
+	}
+	if c.TLSCert == "" && !c.BehindTLSProxy && !loopbackOnly(c.Listen) {
+		bad("listen", "%q can be reached from other machines over plain HTTP, which would carry webhook secrets, API tokens "+
+			"and messages in the clear: set tls_cert and tls_key, or behind_tls_proxy = true if a TLS-terminating proxy is the only way in", c.Listen)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls_cert", "tls_cert and tls_key must be set together (or neither, behind a TLS-terminating proxy)")

@@ -221,3 +221,41 @@ func TestValidate_RefusesWeakSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestLoad_PlainHTTPOnlyOnLoopback: a public listener other machines can
+// reach needs TLS, or the operator's word that a TLS-terminating proxy is
+// the only way in.
+func TestLoad_PlainHTTPOnlyOnLoopback(t *testing.T) {
+	const refused = "over plain HTTP"
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{args: []string{"--listen", "127.0.0.1:8080"}},
+		{args: []string{"--listen", "[::1]:8080"}},
+		{args: []string{"--listen", "localhost:8080"}},
+		{args: []string{"--listen", "0.0.0.0:8080"}, wantErr: refused},
+		{args: []string{"--listen", ":8080"}, wantErr: refused},
+		{args: []string{"--listen", "[::]:8080"}, wantErr: refused},
+		{args: []string{"--listen", "10.1.2.3:8080"}, wantErr: refused},
+		{args: []string{"--listen", "records.internal:8080"}, wantErr: refused},
+		{args: []string{"--listen", "0.0.0.0:8080", "--behind-tls-proxy", "true"}},
+		{args: []string{"--listen", "0.0.0.0:8080"}, env: map[string]string{"ONRECORD_BEHIND_TLS_PROXY": "true"}},
+		{args: []string{"--listen", "0.0.0.0:8080"}, env: map[string]string{"ONRECORD_BEHIND_TLS_PROXY": "maybe"}, wantErr: "behind_tls_proxy must be true or false"},
+	} {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		l := &Loader{Env: func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }}
+		l.RegisterFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := l.Load(fs)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v %v: err %v, want one containing %q", tc.args, tc.env, err, tc.wantErr)
+		}
+	}
+}
