@@ -102,28 +102,7 @@ func TestCapture_FiveProvidersKillAndVerify(t *testing.T) {
 	defer f.Close()
 	pub, adm := freePort(t), freePort(t)
 	public := "http://" + pub
-	// Secrets go through env: references, as an operator would keep them.
-	var env []string
-	chans := f.Channels(public)
-	for i := range chans {
-		for key, p := range chans[i].Secrets() {
-			if *p == "" {
-				continue
-			}
-			name := strings.ToUpper(chans[i].Name + "_" + key)
-			env = append(env, name+"="+*p)
-			*p = "env:" + name
-		}
-	}
-	cfgFile := filepath.Join(dir, "onrecord.toml")
-	fh, err := os.Create(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := toml.NewEncoder(fh).Encode(map[string]any{"public_url": public, "channel": chans}); err != nil {
-		t.Fatal(err)
-	}
-	fh.Close()
+	cfgFile, env := fleetConfig(t, dir, f, public, nil)
 	env = append(env, "ONRECORD_LISTEN="+pub, "ONRECORD_ADMIN_LISTEN="+adm)
 
 	deliveries := f.Workload(public, 7, n)
@@ -256,6 +235,40 @@ func TestCapture_FiveProvidersKillAndVerify(t *testing.T) {
 		t.Fatalf("%d deliveries acknowledged before SIGKILL are not in the archive", missing)
 	}
 	t.Logf("%d deliveries, %d acknowledged before SIGKILL, %d redelivered; %d records %v", n, before, len(again), rep.Records, rep.ByChannel)
+}
+
+// fleetConfig writes a configuration file in dir with one channel per
+// simulator of f and public_url, plus the extra top-level keys, and
+// returns its path and the environment serve needs: every secret goes
+// through an env: reference, as an operator would keep them.
+func fleetConfig(t *testing.T, dir string, f *fleet.Fleet, public string, extra map[string]any) (string, []string) {
+	t.Helper()
+	var env []string
+	chans := f.Channels(public)
+	for i := range chans {
+		for key, p := range chans[i].Secrets() {
+			if *p == "" {
+				continue
+			}
+			name := strings.ToUpper(chans[i].Name + "_" + key)
+			env = append(env, name+"="+*p)
+			*p = "env:" + name
+		}
+	}
+	cfg := map[string]any{"public_url": public, "channel": chans}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	cfgFile := filepath.Join(dir, "onrecord.toml")
+	fh, err := os.Create(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := toml.NewEncoder(fh).Encode(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfgFile, env
 }
 
 // channelOf is the channel name in a delivery's hook URL.

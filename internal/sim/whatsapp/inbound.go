@@ -1,6 +1,8 @@
 package whatsappsim
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,6 +16,20 @@ import (
 // a customer answering what the gateway sent, such as a consent request.
 func (s *Sim) Text(hookURL, from, body string) sim.Delivery {
 	return s.inbound("text", hookURL, from, &message{Type: "text", Text: &text{Body: body}})
+}
+
+// Document returns a signed delivery of a customer sending a file named
+// filename with caption; the media API then serves data for it, as it
+// would a file the customer uploaded.
+func (s *Sim) Document(hookURL, from, filename, caption, mimeType string, data []byte) sim.Delivery {
+	s.mu.Lock()
+	s.seq++
+	id := strconv.FormatInt(int64(9200000000000000+s.seq), 10)
+	s.media[id] = mediaFile{mime: mimeType, data: data}
+	s.mu.Unlock()
+	digest := sha256.Sum256(data)
+	return s.inbound("document", hookURL, from, &message{Type: "document", Document: &media{ID: id, MimeType: mimeType,
+		SHA256: base64.StdEncoding.EncodeToString(digest[:]), Filename: filename, Caption: caption}})
 }
 
 // ButtonReply returns a signed delivery of a customer tapping a quick
