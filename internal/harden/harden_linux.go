@@ -3,6 +3,7 @@
 package harden
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -26,8 +27,8 @@ func Process() (State, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if len(errs) > 0 {
-		return st, fmt.Errorf("harden process: %v", errs)
+	if err := errors.Join(errs...); err != nil {
+		return st, fmt.Errorf("harden process: %w", err)
 	}
 	return st, nil
 }
