@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,8 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf16"
 
+	"github.com/onrecord/onrecord/internal/canary"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
 
@@ -109,52 +107,31 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	if !strings.Contains(logs, "final checkpoint signed") {
 		t.Fatalf("serve did not stop cleanly:\n%s", logs)
 	}
-	written := map[string][]byte{"serve's output": []byte(logs)}
-	scanned := 0
+	var all []string
+	for m := range markers {
+		all = append(all, m)
+	}
+	found := canary.Find("serve's output", []byte(logs), all)
+	var files int
+	var size int64
 	for _, root := range []string{filepath.Join(dir, "onrecord-data"), tmp} {
-		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			written[p] = b
-			scanned += len(b)
-			return nil
-		})
+		f, n, sz, err := canary.ScanDir(root, all)
 		if err != nil {
 			t.Fatal(err)
 		}
+		found, files, size = append(found, f...), files+n, size+sz
 	}
-	if scanned < 1<<10 {
-		t.Fatalf("scanned %d bytes: the data directory is not where serve wrote", scanned)
+	if files < 10 || size < 1<<20 {
+		t.Fatalf("scanned %d files, %d bytes: the data directory is not where serve wrote", files, size)
 	}
-	for m, where := range markers {
-		forms := markerForms(m)
-		for name, b := range written {
-			for form, needle := range forms {
-				if bytes.Contains(b, needle) {
-					t.Errorf("the %s marker is in %s as %s", where, name, form)
-				}
+	for _, f := range found {
+		for m, where := range markers {
+			if strings.Contains(f, m) {
+				t.Errorf("%s: the marker of the %s", f, where)
 			}
 		}
 	}
-	t.Logf("%d markers, %d files, %d bytes scanned", len(markers), len(written), scanned)
-
-	// The scan itself finds a marker in each form it looks for.
-	probe := randomMarker()
-	for _, enc := range [][]byte{utf16LE(probe), []byte(strings.ToUpper(hex.EncodeToString([]byte(probe)))),
-		[]byte(base64.StdEncoding.EncodeToString([]byte("x" + probe + "tail"))), []byte(base64.RawURLEncoding.EncodeToString([]byte("xy" + probe)))} {
-		found := false
-		for _, needle := range markerForms(probe) {
-			found = found || bytes.Contains(enc, needle)
-		}
-		if !found {
-			t.Errorf("the scan misses the marker in %q", enc)
-		}
-	}
+	t.Logf("%d markers, %d files, %d bytes scanned, and the log output", len(markers), files, size)
 }
 
 // randomMarker is a word no one would write: 33 lower-case letters and
@@ -163,40 +140,4 @@ func randomMarker() string {
 	b := make([]byte, 15)
 	rand.Read(b)
 	return "zqx" + hex.EncodeToString(b)
-}
-
-func utf16LE(s string) []byte {
-	var b []byte
-	for _, u := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(u), byte(u>>8))
-	}
-	return b
-}
-
-// markerForms are the byte strings whose presence means m was written in
-// a readable or trivially decodable form: as is, UTF-16 (either byte
-// order), hex (either case), and base64 (standard and URL alphabets) at
-// each of the three alignments m can have in the encoded data, without
-// the characters that depend on the neighbouring bytes.
-func markerForms(m string) map[string][]byte {
-	forms := map[string][]byte{"text": []byte(m), "UTF-16LE": utf16LE(m), "hex": []byte(hex.EncodeToString([]byte(m))),
-		"HEX": []byte(strings.ToUpper(hex.EncodeToString([]byte(m))))}
-	be := utf16LE(m)
-	for i := 0; i+1 < len(be); i += 2 {
-		be[i], be[i+1] = be[i+1], be[i]
-	}
-	forms["UTF-16BE"] = be
-	for k := range 3 {
-		enc := base64.StdEncoding.EncodeToString(append(make([]byte, k), m...))
-		// Skip the group holding the k leading bytes, and the last group,
-		// which holds padding or the next bytes' bits.
-		start := 0
-		if k > 0 {
-			start = 4
-		}
-		core := enc[start : len(enc)-4]
-		forms[fmt.Sprintf("base64 (offset %d)", k)] = []byte(core)
-		forms[fmt.Sprintf("base64url (offset %d)", k)] = []byte(strings.NewReplacer("+", "-", "/", "_").Replace(core))
-	}
-	return forms
 }

@@ -3,23 +3,19 @@ package archive
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/blob/localfs"
+	"github.com/onrecord/onrecord/internal/canary"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/journal"
 	"github.com/onrecord/onrecord/internal/retention"
@@ -259,40 +255,14 @@ func TestArchive_NoPlaintextAtRest(t *testing.T) {
 	assertNoCanary(t, dir, canary)
 }
 
-func assertNoCanary(t *testing.T, dir, canary string) {
+func assertNoCanary(t *testing.T, dir, c string) {
 	t.Helper()
-	forms := map[string][]byte{"utf8": []byte(canary), "base64": []byte(base64.StdEncoding.EncodeToString([]byte(canary)))}
-	var u16 bytes.Buffer
-	for _, r := range utf16.Encode([]rune(canary)) {
-		u16.WriteByte(byte(r))
-		u16.WriteByte(byte(r >> 8))
-	}
-	forms["utf16le"] = u16.Bytes()
-	// base64 of a string embedded at another offset: check the three
-	// alignments' stable middle part.
-	for i := range 3 {
-		enc := base64.StdEncoding.EncodeToString(append(make([]byte, i), canary...))
-		forms[fmt.Sprintf("base64+%d", i)] = []byte(enc[4 : len(enc)-4])
-	}
-	files := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		files++
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for name, f := range forms {
-			if bytes.Contains(b, f) {
-				t.Errorf("%s contains the canary (%s)", p, name)
-			}
-		}
-		return nil
-	})
+	found, files, _, err := canary.ScanDir(dir, []string{c})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range found {
+		t.Error(f)
 	}
 	if files < 3 {
 		t.Fatalf("scanned only %d files", files)

@@ -1,66 +1,24 @@
 package index
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/canary"
 )
 
-// canaryForms are the ways a string could sit on disk: as UTF-8, as
-// UTF-16LE, as hex, and inside base64 at any of the three alignments.
-func canaryForms(s string) map[string][]byte {
-	forms := map[string][]byte{"utf-8": []byte(s), "hex": []byte(hex.EncodeToString([]byte(s)))}
-	u16 := utf16.Encode([]rune(s))
-	b := make([]byte, 0, 2*len(u16))
-	for _, u := range u16 {
-		b = append(b, byte(u), byte(u>>8))
-	}
-	forms["utf-16le"] = b
-	for shift := range 3 {
-		enc := base64.StdEncoding.EncodeToString(append(make([]byte, shift), s...))
-		// The first and last groups of four mix in neighbouring bytes.
-		lo := 0
-		if shift > 0 {
-			lo = 4
-		}
-		forms[fmt.Sprintf("base64+%d", shift)] = []byte(enc[lo : len(enc)-4])
-	}
-	return forms
-}
-
-// findCanaries reports every file under dir that holds any form of any
-// canary, and how many files it read.
+// findCanaries reports every file under dir that holds any canary, and
+// how many files it read.
 func findCanaries(t *testing.T, dir string, canaries []string) (files int, found []string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files++
-		for _, c := range canaries {
-			for form, needle := range canaryForms(c) {
-				if bytes.Contains(data, needle) {
-					found = append(found, fmt.Sprintf("%s holds %q as %s", filepath.Base(path), c, form))
-				}
-			}
-		}
-		return nil
-	})
+	found, files, _, err := canary.ScanDir(dir, canaries)
 	if err != nil {
 		t.Fatal(err)
 	}

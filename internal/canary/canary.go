@@ -1,0 +1,87 @@
+// Package canary looks for marker strings — canaries — in bytes written to
+// disk, in every form an encoding could leave them readable. Tests put
+// canaries into messages, names and attachments, then prove that no file
+// holds one: the archive, the index and the whole product (e2e) each do.
+package canary
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode/utf16"
+)
+
+// Forms returns the byte strings whose presence means s was written in a
+// readable or trivially decodable form: as is (UTF-8), UTF-16 in either
+// byte order, hex in either case, and standard and URL-safe base64 at each
+// of the three alignments s can have in the encoded data — without the
+// first and last groups of four, which mix in the neighbouring bytes. s
+// should be long enough (a dozen characters or more) for those to leave
+// something.
+func Forms(s string) map[string][]byte {
+	le := make([]byte, 0, 2*len(s))
+	be := make([]byte, 0, 2*len(s))
+	for _, u := range utf16.Encode([]rune(s)) {
+		le = append(le, byte(u), byte(u>>8))
+		be = append(be, byte(u>>8), byte(u))
+	}
+	h := hex.EncodeToString([]byte(s))
+	forms := map[string][]byte{"utf-8": []byte(s), "utf-16le": le, "utf-16be": be, "hex": []byte(h), "HEX": []byte(strings.ToUpper(h))}
+	for shift := range 3 {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, shift), s...))
+		lo := 0
+		if shift > 0 {
+			lo = 4
+		}
+		core := enc[lo : len(enc)-4]
+		forms[fmt.Sprintf("base64+%d", shift)] = []byte(core)
+		forms[fmt.Sprintf("base64url+%d", shift)] = []byte(strings.NewReplacer("+", "-", "/", "_").Replace(core))
+	}
+	return forms
+}
+
+// Find reports each canary that b holds in any of its Forms, once per
+// canary, as "NAME holds CANARY as FORM".
+func Find(name string, b []byte, canaries []string) []string {
+	var found []string
+	for _, c := range canaries {
+		forms := Forms(c)
+		for _, form := range slices.Sorted(maps.Keys(forms)) {
+			if bytes.Contains(b, forms[form]) {
+				found = append(found, fmt.Sprintf("%s holds %q as %s", name, c, form))
+				break
+			}
+		}
+	}
+	return found
+}
+
+// ScanDir runs Find over every file under dir, naming files by their path
+// relative to dir, and says how many files and bytes it read.
+func ScanDir(dir string, canaries []string) (found []string, files int, size int64, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		size += int64(len(b))
+		rel, _ := filepath.Rel(dir, path)
+		found = append(found, Find(rel, b, canaries)...)
+		return nil
+	})
+	if err != nil {
+		return nil, files, size, fmt.Errorf("scan %s for canaries: %w", dir, err)
+	}
+	return found, files, size, nil
+}
