@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -63,21 +62,28 @@ func Find(name string, b []byte, canaries []string) []string {
 	return found
 }
 
-// ScanDir runs Find over every file under dir, naming files by their path
-// relative to dir, and says how many files and bytes it read.
+// ScanDir runs Find over every file under dir, naming files by their
+// slash-separated path relative to dir, and says how many files and bytes
+// it read. It reads through an os.Root, so a link cannot take it outside
+// dir.
 func ScanDir(dir string, canaries []string) (found []string, files int, size int64, err error) {
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("scan %s for canaries: %w", dir, err)
+	}
+	defer root.Close()
+	fsys := root.FS()
+	err = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := os.ReadFile(path)
+		b, err := fs.ReadFile(fsys, path)
 		if err != nil {
 			return err
 		}
 		files++
 		size += int64(len(b))
-		rel, _ := filepath.Rel(dir, path)
-		found = append(found, Find(rel, b, canaries)...)
+		found = append(found, Find(path, b, canaries)...)
 		return nil
 	})
 	if err != nil {

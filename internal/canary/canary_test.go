@@ -60,7 +60,7 @@ func TestScanDir_NamesFilesAndCounts(t *testing.T) {
 	if err != nil || files != 2 || size != 34 {
 		t.Fatalf("ScanDir: %d files, %d bytes, %v", files, size, err)
 	}
-	if len(found) != 1 || !strings.HasPrefix(found[0], filepath.Join("sub", "leak")+` holds "canaryzz41bq9w8e7r" as utf-8`) {
+	if len(found) != 1 || !strings.HasPrefix(found[0], `sub/leak holds "canaryzz41bq9w8e7r" as utf-8`) {
 		t.Errorf("found %q", found)
 	}
 	if _, _, _, err := ScanDir(filepath.Join(dir, "missing"), nil); err == nil {
