@@ -95,15 +95,7 @@ func TestCapture_FiveProvidersKillAndVerify(t *testing.T) {
 		n = 2000
 	}
 	dir := t.TempDir()
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pub, adm := freePort(t), freePort(t)
-	public := "http://" + pub
-	cfgFile, env := fleetConfig(t, dir, f, public, nil)
-	env = append(env, "ONRECORD_LISTEN="+pub, "ONRECORD_ADMIN_LISTEN="+adm)
+	f, public, cfgFile, env := fleetServe(t, dir, nil)
 
 	deliveries := f.Workload(public, 7, n)
 	acked := make([]atomic.Bool, len(deliveries))
@@ -237,13 +229,22 @@ func TestCapture_FiveProvidersKillAndVerify(t *testing.T) {
 	t.Logf("%d deliveries, %d acknowledged before SIGKILL, %d redelivered; %d records %v", n, before, len(again), rep.Records, rep.ByChannel)
 }
 
-// fleetConfig writes a configuration file in dir with one channel per
-// simulator of f and public_url, plus the extra top-level keys, and
-// returns its path and the environment serve needs: every secret goes
-// through an env: reference, as an operator would keep them.
-func fleetConfig(t *testing.T, dir string, f *fleet.Fleet, public string, extra map[string]any) (string, []string) {
+// fleetServe starts the five simulators (closed when the test ends) and
+// writes a configuration file in dir for serve: one channel per simulator,
+// public_url on a free port, and the extra top-level keys. It returns the
+// fleet, the public URL, the file's path and the environment serve needs:
+// its two listen addresses, and every secret, which the file names
+// through env: references as an operator would keep them.
+func fleetServe(t *testing.T, dir string, extra map[string]any) (*fleet.Fleet, string, string, []string) {
 	t.Helper()
-	var env []string
+	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	pub, adm := freePort(t), freePort(t)
+	public := "http://" + pub
+	env := []string{"ONRECORD_LISTEN=" + pub, "ONRECORD_ADMIN_LISTEN=" + adm}
 	chans := f.Channels(public)
 	for i := range chans {
 		for key, p := range chans[i].Secrets() {
@@ -268,7 +269,7 @@ func fleetConfig(t *testing.T, dir string, f *fleet.Fleet, public string, extra 
 	if err := toml.NewEncoder(fh).Encode(cfg); err != nil {
 		t.Fatal(err)
 	}
-	return cfgFile, env
+	return f, public, cfgFile, env
 }
 
 // channelOf is the channel name in a delivery's hook URL.

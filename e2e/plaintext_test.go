@@ -34,16 +34,9 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pub, adm := freePort(t), freePort(t)
-	public := "http://" + pub
+	f, public, cfgFile, env := fleetServe(t, dir, map[string]any{"api_tokens": []string{"env:E2E_API_TOKEN"}})
 	token := randomMarker()
-	cfgFile, env := fleetConfig(t, dir, f, public, map[string]any{"api_tokens": []string{"env:E2E_API_TOKEN"}})
-	env = append(env, "ONRECORD_LISTEN="+pub, "ONRECORD_ADMIN_LISTEN="+adm, "E2E_API_TOKEN="+token, "TMPDIR="+tmp)
+	env = append(env, "E2E_API_TOKEN="+token, "TMPDIR="+tmp)
 	s := startServe(t, dir, env, "--config", cfgFile)
 
 	markers := map[string]string{} // marker → where it went
