@@ -17,13 +17,15 @@ import (
 
 	"github.com/onrecord/onrecord/internal/canary"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
+	whatsappsim "github.com/onrecord/onrecord/internal/sim/whatsapp"
 )
 
 // TestCapture_NoPlaintextAnywhere is the canary scan of the whole product
 // (the TeleMessage archive kept cleartext copies): serve captures, from all
 // five simulated providers, messages whose text, attachment name, caption
-// and attachment content each carry a unique random marker, sends one
-// through the API, and a reviewer searches for one; then, after a graceful
+// and attachment content each carry a unique random marker, and a signed
+// delivery it cannot read (archived raw, logged as an ALERT); it sends one
+// through the API, and a reviewer searches for two; then, after a graceful
 // stop, every byte serve wrote — the data directory, its temporary
 // directory, and what it logged — is scanned for every marker as UTF-8,
 // UTF-16, hex and base64 at each alignment. The markers must be found only
@@ -65,6 +67,18 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	if code, body, err := doc.Send(t.Context(), client); err != nil || code != http.StatusOK {
 		t.Fatalf("document: %d %v %s", code, err, body)
 	}
+	// A signed delivery onrecord cannot read is archived raw and logged as
+	// an ALERT: the log line must not carry what it could not read.
+	raw := []byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"text":{"body":"` +
+		mark("unparsable delivery") + ` and then the body breaks off`)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, fleet.HookURL(public, fleet.WhatsApp), bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", whatsappsim.Sign(f.WhatsApp.Options().AppSecret, raw))
+	if resp, err := client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("unparsable delivery: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	api := func(method, path string, body any) []byte {
 		t.Helper()
 		var rd io.Reader
@@ -97,8 +111,8 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 
 	s.stop(t, syscall.SIGTERM)
 	logs := s.output()
-	if !strings.Contains(logs, "final checkpoint signed") {
-		t.Fatalf("serve did not stop cleanly:\n%s", logs)
+	if !strings.Contains(logs, "final checkpoint signed") || !strings.Contains(logs, "ALERT unparsed") {
+		t.Fatalf("serve did not log the unparsed delivery or did not stop cleanly:\n%s", logs)
 	}
 	var all []string
 	for m := range markers {
