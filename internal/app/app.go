@@ -237,9 +237,22 @@ func (a *App) PublicHandler() http.Handler {
 		scim.New(a.Governance.Directory, tok, base, a.log).Register(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	// HTTPS reaches onrecord directly or through the operator's proxy:
+	// browsers are told to use nothing else.
+	hsts := a.Config.TLSCert != "" || a.Config.BehindTLSProxy
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
+		}
+		// Answers carry messages and names: no proxy or browser cache
+		// may keep them (it would hold them in the clear). The log's
+		// checkpoint and tiles are public and set their own caching.
+		if !strings.HasPrefix(r.URL.Path, "/log/") {
+			h.Set("Cache-Control", "no-store")
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -427,3 +427,48 @@ func TestJournalMetrics(t *testing.T) {
 		t.Errorf("%v journal fsyncs for %v records", n, stored)
 	}
 }
+
+// TestPublicHandler_HeadersKeepAnswersOutOfCaches: API answers (messages,
+// names) are never stored by a proxy or browser cache; the public log
+// keeps its own caching; HSTS is sent when onrecord is reached over HTTPS,
+// directly or through the operator's TLS proxy, and only then.
+func TestPublicHandler_HeadersKeepAnswersOutOfCaches(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		tls, hsts bool
+	}{
+		{"plain HTTP on loopback", false, false},
+		{"behind a TLS proxy", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.DataDir = filepath.Join(t.TempDir(), "data")
+			cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
+			cfg.APITokens = []string{testAPIToken}
+			cfg.BehindTLSProxy = tc.tls
+			srv := httptest.NewUnstartedServer(nil)
+			serveTestApp(t, srv, cfg)
+			for _, c := range []struct {
+				path, cache string
+			}{
+				{"/api/v1/search?q=anything", "no-store"},
+				{"/api/v1/conversations/c1", "no-store"},
+				{"/api/v1/channels", "no-store"},
+				{"/nothing-here", "no-store"},
+				{"/log/checkpoint", "no-cache"},
+			} {
+				var out any
+				resp := apiCall(t, srv, "GET", c.path, "", &out)
+				if got := resp.Header.Get("Cache-Control"); !strings.Contains(got, c.cache) || (c.cache != "no-store" && strings.Contains(got, "no-store")) {
+					t.Errorf("%s: Cache-Control %q, want %q", c.path, got, c.cache)
+				}
+				if got := resp.Header.Get("Strict-Transport-Security"); (got != "") != tc.hsts {
+					t.Errorf("%s: Strict-Transport-Security %q", c.path, got)
+				}
+				if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+					t.Errorf("%s: no nosniff", c.path)
+				}
+			}
+		})
+	}
+}
