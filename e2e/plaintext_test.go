@@ -28,8 +28,9 @@ import (
 // through the API, and a reviewer searches for two; then, after a graceful
 // stop, every byte serve wrote — the data directory, its temporary
 // directory, and what it logged — is scanned for every marker as UTF-8,
-// UTF-16, hex and base64 at each alignment. The markers must be found only
-// where they are meant to be: in the search API's answer.
+// UTF-16, hex and base64 at each alignment, and so is every credential
+// serve was given (the channels' secrets, the API token). The markers must
+// be found only where they are meant to be: in the search API's answer.
 func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	dir := t.TempDir()
 	tmp := filepath.Join(dir, "tmp")
@@ -113,6 +114,13 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	logs := s.output()
 	if !strings.Contains(logs, "final checkpoint signed") || !strings.Contains(logs, "ALERT unparsed") {
 		t.Fatalf("serve did not log the unparsed delivery or did not stop cleanly:\n%s", logs)
+	}
+	// The credentials serve was given must not be written anywhere either.
+	for _, kv := range env {
+		name, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "ONRECORD_") && name != "TMPDIR" && len(v) >= 16 {
+			markers[v] = "credential " + name
+		}
 	}
 	var all []string
 	for m := range markers {
