@@ -130,19 +130,19 @@ func TestCapture_NoPlaintextAnywhere(t *testing.T) {
 	var files int
 	var size int64
 	for _, root := range []string{filepath.Join(dir, "onrecord-data"), tmp} {
-		f, n, sz, err := canary.ScanDir(root, all)
+		inRoot, n, sz, err := canary.ScanDir(root, all)
 		if err != nil {
 			t.Fatal(err)
 		}
-		found, files, size = append(found, f...), files+n, size+sz
+		found, files, size = append(found, inRoot...), files+n, size+sz
 	}
 	if files < 10 || size < 1<<20 {
 		t.Fatalf("scanned %d files, %d bytes: the data directory is not where serve wrote", files, size)
 	}
-	for _, f := range found {
+	for _, leak := range found {
 		for m, where := range markers {
-			if strings.Contains(f, m) {
-				t.Errorf("%s: the marker of the %s", f, where)
+			if strings.Contains(leak, m) {
+				t.Errorf("%s: the marker of the %s", leak, where)
 			}
 		}
 	}
