@@ -39,6 +39,9 @@ func Forms(s string) map[string][]byte {
 		if shift > 0 {
 			lo = 4
 		}
+		if lo >= len(enc)-4 {
+			continue // too short to leave a group of its own
+		}
 		core := enc[lo : len(enc)-4]
 		forms[fmt.Sprintf("base64+%d", shift)] = []byte(core)
 		forms[fmt.Sprintf("base64url+%d", shift)] = []byte(strings.NewReplacer("+", "-", "/", "_").Replace(core))
@@ -49,12 +52,32 @@ func Forms(s string) map[string][]byte {
 // Find reports each canary that b holds in any of its Forms, once per
 // canary, as "NAME holds CANARY as FORM".
 func Find(name string, b []byte, canaries []string) []string {
+	return formsOf(canaries).find(name, b)
+}
+
+// canaryForms is every canary with its Forms in a fixed order, made once
+// per scan rather than once per file.
+type canaryForms []struct {
+	canary string
+	names  []string
+	forms  map[string][]byte
+}
+
+func formsOf(canaries []string) canaryForms {
+	out := make(canaryForms, len(canaries))
+	for i, c := range canaries {
+		out[i].canary, out[i].forms = c, Forms(c)
+		out[i].names = slices.Sorted(maps.Keys(out[i].forms))
+	}
+	return out
+}
+
+func (cf canaryForms) find(name string, b []byte) []string {
 	var found []string
-	for _, c := range canaries {
-		forms := Forms(c)
-		for _, form := range slices.Sorted(maps.Keys(forms)) {
-			if bytes.Contains(b, forms[form]) {
-				found = append(found, fmt.Sprintf("%s holds %q as %s", name, c, form))
+	for _, c := range cf {
+		for _, form := range c.names {
+			if bytes.Contains(b, c.forms[form]) {
+				found = append(found, fmt.Sprintf("%s holds %q as %s", name, c.canary, form))
 				break
 			}
 		}
@@ -72,7 +95,7 @@ func ScanDir(dir string, canaries []string) (found []string, files int, size int
 		return nil, 0, 0, fmt.Errorf("scan %s for canaries: %w", dir, err)
 	}
 	defer root.Close()
-	fsys := root.FS()
+	fsys, forms := root.FS(), formsOf(canaries)
 	err = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -83,7 +106,7 @@ func ScanDir(dir string, canaries []string) (found []string, files int, size int
 		}
 		files++
 		size += int64(len(b))
-		found = append(found, Find(path, b, canaries)...)
+		found = append(found, forms.find(path, b)...)
 		return nil
 	})
 	if err != nil {

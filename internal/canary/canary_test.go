@@ -67,3 +67,13 @@ func TestScanDir_NamesFilesAndCounts(t *testing.T) {
 		t.Error("a missing directory scanned without an error")
 	}
 }
+
+// TestForms_ShortStrings: a canary too short for a base64 group of its
+// own keeps its other forms instead of panicking.
+func TestForms_ShortStrings(t *testing.T) {
+	for _, s := range []string{"", "a", "ab", "abcd"} {
+		if f := Forms(s); string(f["utf-8"]) != s || string(f["hex"]) != hex.EncodeToString([]byte(s)) {
+			t.Errorf("Forms(%q) = %q", s, f)
+		}
+	}
+}
