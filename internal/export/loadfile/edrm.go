@@ -123,7 +123,7 @@ func writeEDRM(w io.Writer, docs []doc, opts Options) error {
 			doc.MimeType = mimeTypes[strings.ToLower(path.Ext(file))]
 			doc.Files = append(doc.Files, edrmFile{FileType: "Native", ExternalFile: edrmExternalFile{
 				FilePath: osPath(strings.TrimSuffix(dirPart, "/"), opts.WindowsPaths), FileName: file,
-				FileSize: fmt.Sprint(d.native.size), Hash: d.native.md5, HashType: "MD5",
+				FileSize: fmt.Sprint(d.native.size), Hash: d.native.sha, HashType: "SHA256",
 			}})
 		}
 		if d.text != "" {

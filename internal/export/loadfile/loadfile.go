@@ -15,7 +15,6 @@
 package loadfile
 
 import (
-	"crypto/md5" // #nosec G501 -- the MD5 hash fields of DAT and EDRM load files: a de-duplication convention of review platforms, not security
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -78,7 +77,7 @@ var Fields = []string{
 	"CHANNEL", "CONVERSATION", "GROUPNAME", "KIND", "DIRECTION",
 	"FROM", "TO", "SENTDATE", "SENTTIME", "TIMEZONE",
 	"PROVIDERID", "TARGET", "REPLYTO", "THREAD", "STATUS", "ATTACHMENTS",
-	"RECORDID", "SEQ", "NATIVEPATH", "TEXTPATH", "FILESIZE", "MD5HASH", "SHA256HASH",
+	"RECORDID", "SEQ", "NATIVEPATH", "TEXTPATH", "FILESIZE", "SHA256HASH",
 }
 
 // Date and time formats of SENTDATE and SENTTIME: Concordance's date field
@@ -92,7 +91,7 @@ const (
 type native struct {
 	path      string
 	size      int64
-	md5, sha  string
+	sha       string // SHA-256, hex
 	hasNative bool
 }
 
@@ -270,12 +269,17 @@ func hashNative(dir, p string) (native, error) {
 		return native{}, fmt.Errorf("open: %w", err)
 	}
 	defer f.Close()
-	m, s := md5.New(), sha256.New() // #nosec G401 -- the DAT/EDRM MD5 field, beside SHA-256
-	n, err := io.Copy(io.MultiWriter(m, s), f)
+	// SHA-256 only. Review platforms have conventionally de-duplicated on
+	// an MD5HASH field, but MD5 is broken (collisions are cheap to make),
+	// the archive's security standard admits no MD5 anywhere, and the
+	// platforms import a SHA-256 field and hash the natives themselves on
+	// ingest when they want MD5.
+	s := sha256.New()
+	n, err := io.Copy(s, f)
 	if err != nil {
 		return native{}, fmt.Errorf("hash %s: %w", p, err)
 	}
-	return native{path: p, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha: hex.EncodeToString(s.Sum(nil)), hasNative: true}, nil
+	return native{path: p, size: n, sha: hex.EncodeToString(s.Sum(nil)), hasNative: true}, nil
 }
 
 // row is the item's record, in Fields order.
@@ -322,7 +326,7 @@ func row(d doc, opts Options, loc *time.Location) []string {
 	}
 	if d.native.hasNative {
 		v["FILESIZE"] = strconv.FormatInt(d.native.size, 10)
-		v["MD5HASH"], v["SHA256HASH"] = d.native.md5, d.native.sha
+		v["SHA256HASH"] = d.native.sha
 	}
 	out := make([]string, len(Fields))
 	for i, f := range Fields {

@@ -2,7 +2,6 @@ package loadfile
 
 import (
 	"bytes"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -177,14 +176,14 @@ func TestWrite_DATReadsBackEveryItem(t *testing.T) {
 	for i, it := range items {
 		r, e := rows[i], it.Event
 		native, _ := os.ReadFile(filepath.Join(dir, opts.Natives[it.Seq]))
-		md, sh := md5.Sum(native), sha256.Sum256(native)
+		sh := sha256.Sum256(native)
 		for name, want := range map[string]string{
 			"BEGBATES": it.Bates, "ENDBATES": it.Bates, "SEQ": itoa(it.Seq),
 			"CHANNEL": e.Channel, "CONVERSATION": e.Conversation, "GROUPNAME": Canonical(e.GroupName),
 			"KIND": string(e.Kind), "PROVIDERID": e.ProviderID, "TARGET": e.Target,
 			"NATIVEPATH": opts.Natives[it.Seq], "TEXTPATH": opts.Texts[it.Seq],
-			"MD5HASH": hex.EncodeToString(md[:]), "SHA256HASH": hex.EncodeToString(sh[:]),
-			"FILESIZE": itoa(uint64(len(native))),
+			"SHA256HASH": hex.EncodeToString(sh[:]),
+			"FILESIZE":   itoa(uint64(len(native))),
 		} {
 			if got := col(r, name); got != want {
 				t.Errorf("seq %d %s = %q, want %q", it.Seq, name, got, want)
@@ -288,7 +287,7 @@ func TestWrite_EDRMParsesAndLinksEventsToOriginals(t *testing.T) {
 			t.Fatalf("document %s files %+v", doc.DocID, doc.Files)
 		}
 		native, _ := os.ReadFile(filepath.Join(dir, opts.Natives[it.Seq]))
-		sum := md5.Sum(native)
+		sum := sha256.Sum256(native)
 		ext := doc.Files[0].External
 		if ext.FilePath+"/"+ext.FileName != opts.Natives[it.Seq] || ext.Hash != hex.EncodeToString(sum[:]) {
 			t.Errorf("document %s native %+v", doc.DocID, ext)
