@@ -116,14 +116,19 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	gov.Contacts.SetSender(consentSender{g})
-	var tokens []string
-	for _, t := range cfg.APITokens {
-		v, err := config.ResolveSecret(t)
+	var tokens []ingest.Token
+	for _, t := range cfg.APITokenList() {
+		v, err := config.ResolveSecret(t.Token)
 		if err != nil {
 			a.Close()
-			return nil, fmt.Errorf("api_tokens: %w", err)
+			return nil, fmt.Errorf("api token %s: %w", t.Name, err)
 		}
-		tokens = append(tokens, v)
+		tokens = append(tokens, ingest.Token{Name: t.Name, Secret: v, Expires: t.ExpiresAt()})
+	}
+	apiTokens := ingest.NewTokens(tokens, nil)
+	reg.MustRegister(apiTokens.Metrics()...)
+	for name, at := range apiTokens.Expiring(14 * 24 * time.Hour) {
+		log.Warn("API token expires soon or has expired: issue its client a new one", "token", name, "expires", at.Format(time.RFC3339))
 	}
 	ix, err := index.Open(cfg.IndexDir(), a.IndexKey())
 	if err != nil {
@@ -138,7 +143,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: ingest.NewTokens(tokens), log: log,
+	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: apiTokens, log: log,
 		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background()}, nil
 }
 
@@ -215,19 +220,15 @@ func (a *App) PublicHandler() http.Handler {
 	mux.Handle("/log/", a.Archive.Ledger().Handler())
 	a.Gateway.Register(mux)
 	a.Gateway.RegisterAPI(mux, a.tokens)
-	mux.HandleFunc("POST /api/v1/contacts", a.addContact)
-	apiAuth := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !a.tokens.Valid(r) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
-				writeJSONError(w, http.StatusUnauthorized, "a valid bearer token is required (api_tokens)")
-				return
-			}
-			h(w, r)
-		}
-	}
-	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveSearch(w, r, "api") }))
-	mux.HandleFunc("GET /api/v1/conversations/{id}", apiAuth(func(w http.ResponseWriter, r *http.Request) { a.serveConversation(w, r, "api") }))
+	mux.HandleFunc("POST /api/v1/contacts", a.tokens.Require(a.addContact))
+	apiAuth := a.tokens.Require
+	// What an API client reads is recorded under its token's name.
+	mux.HandleFunc("GET /api/v1/search", apiAuth(func(w http.ResponseWriter, r *http.Request) {
+		a.serveSearch(w, r, ingest.Caller(r.Context()))
+	}))
+	mux.HandleFunc("GET /api/v1/conversations/{id}", apiAuth(func(w http.ResponseWriter, r *http.Request) {
+		a.serveConversation(w, r, ingest.Caller(r.Context()))
+	}))
 	a.exportRoutes(mux, "/api/v1", apiAuth, false)
 	a.approvalRoutes(mux, apiAuth)
 	a.groupRoutes(mux, apiAuth)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/meta"
 	"github.com/onrecord/onrecord/internal/policy"
 )
@@ -27,8 +28,11 @@ type Approval struct {
 	RequestedAt time.Time        `json:"requested_at"`
 	State       string           `json:"state"` // pending, approved, rejected
 	DecidedBy   string           `json:"decided_by,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	DecidedAt   time.Time        `json:"decided_at,omitzero"`
+	// DecidedVia is the API token the decision came with (api:NAME): by
+	// is what the caller says, this is what it holds.
+	DecidedVia string    `json:"decided_via,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	DecidedAt  time.Time `json:"decided_at,omitzero"`
 }
 
 // approvals is the queue of held messages.
@@ -132,6 +136,7 @@ func (a *App) decide(ctx context.Context, id, decision, by, reason string) (int,
 	}
 	next := *ap
 	next.State, next.DecidedBy, next.Reason, next.DecidedAt = decision+"d", by, reason, time.Now().UTC()
+	next.DecidedVia = ingest.Caller(ctx)
 	if decision == "reject" {
 		next.State = "rejected"
 	}

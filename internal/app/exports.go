@@ -16,6 +16,7 @@ import (
 	"github.com/onrecord/onrecord/internal/export/formats"
 	"github.com/onrecord/onrecord/internal/export/redact"
 	"github.com/onrecord/onrecord/internal/index"
+	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/search"
 )
 
@@ -164,7 +165,7 @@ func (a *App) exportRoutes(mux *http.ServeMux, prefix string, guard func(http.Ha
 			writeJSONError(w, http.StatusBadRequest, "body must be a JSON export request: "+err.Error())
 			return
 		}
-		who := "api"
+		who := ingest.Caller(r.Context())
 		if local && r.Header.Get("X-Onrecord-User") != "" {
 			who = r.Header.Get("X-Onrecord-User")
 		}

@@ -57,7 +57,7 @@ func (m *Main) demo(ctx context.Context, args []string) int {
 			// this run; the gateway is configured with the same.
 			cfg.PublicURL = publicURL
 			cfg.Channels = f.Channels(publicURL)
-			cfg.APITokens = append(cfg.APITokens, token)
+			cfg.NamedAPITokens = append(cfg.NamedAPITokens, config.APIToken{Name: "demo", Token: token})
 			return cfg.Validate()
 		},
 		started: func(ctx context.Context, a *app.App, publicURL, adminURL string) {

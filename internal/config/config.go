@@ -65,8 +65,13 @@ type Config struct {
 	// fetched from, beyond each provider's own hosts and api_base_url.
 	MediaAllowHosts []string `toml:"media_allow_hosts"`
 	// APITokens are bearer tokens accepted by /api/v1 (env:NAME, file:PATH
-	// or a value); none configured means the API refuses every call.
+	// or a value); none configured means the API refuses every call. They
+	// have no names: what one does is recorded as api_tokens[i], its
+	// place in this list. [[api_token]] blocks name them and may make them
+	// expire.
 	APITokens []string `toml:"api_tokens"`
+	// NamedAPITokens are [[api_token]] blocks.
+	NamedAPITokens []APIToken `toml:"api_token"`
 
 	Channels []Channel `toml:"channel"`
 
@@ -86,6 +91,53 @@ type Config struct {
 	FallbackAdminRole string `toml:"fallback_admin_role"`
 	// Roles carry channel entitlements.
 	Roles []Role `toml:"role"`
+}
+
+// APIToken is one [[api_token]] block: a bearer token of /api/v1 with the
+// name the access log records for what it does, and optionally the time
+// from which it is refused.
+type APIToken struct {
+	Name  string `toml:"name"`
+	Token string `toml:"token"` // a value, env:NAME or file:PATH
+	// Expires is an RFC 3339 time or a date (the token is refused from
+	// its midnight, UTC); empty means it does not expire.
+	Expires string `toml:"expires"`
+}
+
+// ExpiresAt is when the token stops being accepted (zero if never). Call
+// after Validate.
+func (t APIToken) ExpiresAt() time.Time {
+	at, _ := parseExpiry(t.Expires)
+	return at
+}
+
+func parseExpiry(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if at, err := time.Parse(time.RFC3339, s); err == nil {
+		return at.UTC(), nil
+	}
+	at, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2027-01-31T17:00:00Z) nor a date (2027-01-31)", s)
+	}
+	return at, nil
+}
+
+// tokenName is what an [[api_token]] may be called: it goes into the
+// access log as api:NAME.
+var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// APITokenList returns every API token, the unnamed api_tokens first (named
+// api_tokens[i]) and then the [[api_token]] blocks, secrets unresolved.
+// Call after Validate.
+func (c *Config) APITokenList() []APIToken {
+	out := make([]APIToken, 0, len(c.APITokens)+len(c.NamedAPITokens))
+	for i, t := range c.APITokens {
+		out = append(out, APIToken{Name: fmt.Sprintf("api_tokens[%d]", i), Token: t})
+	}
+	return append(out, c.NamedAPITokens...)
 }
 
 // Role is one [[role]] block: the channels a role may use and on which it
@@ -401,6 +453,38 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("api_tokens[%d]", i), "%v", err)
 		} else if msg := weakSecret(v, 24); msg != "" {
 			bad(fmt.Sprintf("api_tokens[%d]", i), "%s", msg)
+		}
+	}
+	// The same secret under two names would make the access log's name
+	// for a call a guess.
+	seenToken := map[string]string{}
+	for _, t := range c.APITokenList() {
+		if v, err := ResolveSecret(t.Token); err == nil && v != "" {
+			if other, ok := seenToken[v]; ok {
+				bad("api tokens", "%s and %s are the same token: give each client its own", other, t.Name)
+			}
+			seenToken[v] = t.Name
+		}
+	}
+	tokenNames := map[string]bool{}
+	for i, t := range c.NamedAPITokens {
+		key := fmt.Sprintf("api_token[%d]", i)
+		switch {
+		case !tokenName.MatchString(t.Name):
+			bad(key+".name", "%q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", t.Name)
+		case tokenNames[t.Name]:
+			bad(key+".name", "%q is the name of another api_token", t.Name)
+		}
+		tokenNames[t.Name] = true
+		if t.Token == "" {
+			bad(key+".token", "is required (a value, env:NAME or file:PATH)")
+		} else if v, err := ResolveSecret(t.Token); err != nil {
+			bad(key+".token", "%v", err)
+		} else if msg := weakSecret(v, 24); msg != "" {
+			bad(key+".token", "%s", msg)
+		}
+		if _, err := parseExpiry(t.Expires); err != nil {
+			bad(key+".expires", "%v", err)
 		}
 	}
 	if c.ScimToken != "" {

@@ -163,6 +163,49 @@ func TestLoad_Governance(t *testing.T) {
 	}
 }
 
+func TestLoad_APITokens(t *testing.T) {
+	t.Setenv("ONRECORD_TEST_EDISCOVERY_TOKEN", "ediscovery-0123456789abcdef")
+	noEnv := func(string) (string, bool) { return "", false }
+	c, err := (&Loader{File: "testdata/api_tokens.toml", Env: noEnv}).Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.APITokenList()
+	want := []struct {
+		name    string
+		expires time.Time
+	}{
+		{"api_tokens[0]", time.Time{}},
+		{"ediscovery", time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)},
+		{"siem.prod-2", time.Date(2027, 1, 31, 16, 0, 0, 0, time.UTC)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("tokens = %+v", got)
+	}
+	for i, w := range want {
+		if got[i].Name != w.name || !got[i].ExpiresAt().Equal(w.expires) {
+			t.Errorf("token %d = %s expiring %v, want %s expiring %v", i, got[i].Name, got[i].ExpiresAt(), w.name, w.expires)
+		}
+	}
+	if v, err := ResolveSecret(got[1].Token); err != nil || v != "ediscovery-0123456789abcdef" {
+		t.Errorf("ediscovery's token resolves to %q, %v", v, err)
+	}
+
+	_, err = (&Loader{File: "testdata/api_tokens_bad.toml", Env: noEnv}).Load(nil)
+	for _, want := range []string{
+		`api_token[0].name: "has space" must be`,
+		`api_token[2].name: "twice" is the name of another api_token`,
+		"api_token[3].token: is required",
+		"api_token[4].token: is 5 characters",
+		`api_token[5].expires: "next tuesday" is neither`,
+		"api tokens: api_tokens[0] and copy are the same token",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
 func TestWeakSecret(t *testing.T) {
 	for _, tc := range []struct {
 		v    string

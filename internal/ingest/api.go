@@ -3,8 +3,6 @@ package ingest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,50 +14,12 @@ import (
 	"github.com/onrecord/onrecord/internal/connector"
 )
 
-// Tokens checks API bearer tokens. It keeps only their SHA-256, and compares
-// in constant time.
-type Tokens struct{ hashes [][32]byte }
-
-// NewTokens returns a checker for the given tokens.
-func NewTokens(tokens []string) *Tokens {
-	t := &Tokens{}
-	for _, s := range tokens {
-		t.hashes = append(t.hashes, sha256.Sum256([]byte(s)))
-	}
-	return t
-}
-
-// Valid reports whether the request carries one of the tokens.
-func (t *Tokens) Valid(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || tok == "" || t == nil {
-		return false
-	}
-	sum := sha256.Sum256([]byte(tok))
-	found := 0
-	for _, x := range t.hashes {
-		found |= subtle.ConstantTimeCompare(sum[:], x[:])
-	}
-	return found == 1
-}
-
 // RegisterAPI adds the gateway's API routes to mux, behind the tokens.
 func (g *Gateway) RegisterAPI(mux *http.ServeMux, tokens *Tokens) {
-	auth := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !tokens.Valid(r) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="onrecord"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required (api_tokens)"})
-				return
-			}
-			h(w, r)
-		}
-	}
-	mux.HandleFunc("GET /api/v1/channels", auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/v1/channels", tokens.Require(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"channels": g.Channels()})
 	}))
-	mux.HandleFunc("POST /api/v1/messages", auth(g.sendMessage))
+	mux.HandleFunc("POST /api/v1/messages", tokens.Require(g.sendMessage))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -112,6 +72,8 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 		Channel: ch.Config.Name, Kind: onrecord.KindMessage, ProviderID: localID, Conversation: in.To,
 		Direction: onrecord.Outbound, Sender: onrecord.Party{ID: account}, Recipients: []onrecord.Party{{ID: in.To}},
 		SentAt: now, Body: in.Body, Attachments: in.Attachments, Subtype: "api", RetentionClass: ch.Retention,
+		// Which API client asked for it, beside who it is from.
+		Meta: map[string]string{"submitted_by": Caller(r.Context())},
 	}
 	if g.opts.Outbound != nil {
 		body, err := g.opts.Outbound(r.Context(), in.From, &msg)

@@ -135,7 +135,7 @@ func newEnv(t *testing.T, app Appender) *env {
 	}
 	mux := http.NewServeMux()
 	g.Register(mux)
-	g.RegisterAPI(mux, NewTokens([]string{"token-token-token-token-1"}))
+	g.RegisterAPI(mux, NewTokens([]Token{{Name: "test", Secret: "token-token-token-token-1"}}, nil))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e.g, e.srv = g, srv
@@ -443,7 +443,7 @@ func TestAPI_SendCommitsFirstAndLinksTheProviderID(t *testing.T) {
 	msg, _ := e.a.Get(0)
 	st, _ := e.a.Get(1)
 	if msg.Direction != onrecord.Outbound || msg.Body != "Your statement is ready" || st.Kind != onrecord.KindStatus ||
-		st.Target != msg.ProviderID || st.Meta["provider_message_id"] != "prov-1" {
+		st.Target != msg.ProviderID || st.Meta["provider_message_id"] != "prov-1" || msg.Meta["submitted_by"] != "api:test" {
 		t.Fatalf("records: %+v / %+v", msg, st)
 	}
 	code, _ = call("token-token-token-token-1", `{"channel":"t","to":"refuse","body":"x"}`)
