@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -321,5 +322,26 @@ func TestCLI_HoldsBlockKeyDestruction(t *testing.T) {
 	r = run(t, dir, nil, "keys", "list")
 	if !strings.Contains(r.stdout, bucket) || !strings.Contains(r.stdout, "held by FOIA-2026-001") {
 		t.Fatalf("keys list: %s", r.stdout)
+	}
+}
+
+// TestCLI_OutputOntoAFullDiskFails: output the binary could not write
+// (here /dev/full, which answers every write with ENOSPC) makes it exit 1
+// and say so, rather than exit 0 over nothing.
+func TestCLI_OutputOntoAFullDiskFails(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full on this system: %v", err)
+	}
+	defer full.Close()
+	build(t)
+	cmd := exec.Command(bin, "version")
+	cmd.Env = cleanEnv()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = full, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "no space left on device") {
+		t.Fatalf("onrecord version > /dev/full: %v, stderr %q; want exit 1 naming ENOSPC", err, stderr.String())
 	}
 }

@@ -77,12 +77,56 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(m, ctx, args[1:])
+			return m.runChecked(ctx, c, args[1:])
 		}
 	}
 	fmt.Fprintf(m.Stderr, "onrecord: unknown command %q\n\n", args[0])
 	m.usage()
 	return ExitUsage
+}
+
+// runChecked runs c with standard output watched: search results, reports
+// and checkpoints are evidence, so output that did not reach its file
+// (a full disk, an I/O error) fails the command instead of leaving a cut
+// file behind an exit code that says it worked.
+func (m *Main) runChecked(ctx context.Context, c command, args []string) int {
+	out := &checkedWriter{w: m.Stdout}
+	mc := *m
+	mc.Stdout = out
+	code := c.run(&mc, ctx, args)
+	err := out.err
+	if f, ok := m.Stdout.(*os.File); ok && err == nil && out.n > 0 {
+		// A redirect into a file: what the command wrote must be there.
+		if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() {
+			err = f.Sync()
+		}
+	}
+	if err != nil && code == ExitOK {
+		fmt.Fprintf(m.Stderr, "onrecord: %s: the output was not written: %v\n", c.name, err)
+		return ExitFailure
+	}
+	return code
+}
+
+// checkedWriter keeps the first error its writer returned; once it has
+// one it writes nothing more.
+type checkedWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
 }
 
 func (m *Main) usage() {
