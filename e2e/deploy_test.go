@@ -26,7 +26,7 @@ func TestSystemdUnit_VerifiesAndIsSandboxed(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(unit)
-	for _, want := range []string{"ExecStart=/usr/local/bin/onrecord serve ", "LimitCORE=0", "UMask=0077", "User=onrecord"} {
+	for _, want := range []string{"ExecStart=/usr/local/bin/onrecord serve ", "ExecReload=/bin/kill -HUP $MAINPID", "LimitCORE=0", "UMask=0077", "User=onrecord"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the unit lacks %q", want)
 		}

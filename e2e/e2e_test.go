@@ -345,3 +345,65 @@ func TestCLI_OutputOntoAFullDiskFails(t *testing.T) {
 		t.Fatalf("onrecord version > /dev/full: %v, stderr %q; want exit 1 naming ENOSPC", err, stderr.String())
 	}
 }
+
+// TestServe_SIGHUPReloadsAPITokens: an API token taken out of the
+// configuration file is refused once serve has had SIGHUP, and the new
+// one accepted, without a restart; a configuration made invalid meanwhile
+// changes nothing.
+func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
+	build(t)
+	dir := t.TempDir()
+	pub, adm := freePort(t), freePort(t)
+	const leaked, rotated = "leaked-0123456789abcdef01234", "rotated-0123456789abcdef0123"
+	cfgFile := filepath.Join(dir, "onrecord.toml")
+	writeCfg := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withToken := func(name, token string) string {
+		return fmt.Sprintf("listen = %q\nadmin_listen = %q\n\n[[api_token]]\nname = %q\ntoken = %q\n", pub, adm, name, token)
+	}
+	writeCfg(withToken("ediscovery", leaked))
+	srv := startServe(t, dir, nil, "--config", cfgFile)
+	defer srv.stop(t, syscall.SIGTERM)
+	status := func(token string) int {
+		req, _ := http.NewRequest("GET", "http://"+pub+"/api/v1/channels", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s:\n%s", what, srv.output())
+			}
+		}
+	}
+	if status(leaked) != 200 || status(rotated) != 401 {
+		t.Fatalf("before SIGHUP: %d %d", status(leaked), status(rotated))
+	}
+
+	writeCfg(withToken("ediscovery 2", rotated)) // not a valid name
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("an invalid configuration was not reported", func() bool { return strings.Contains(srv.output(), "nothing was reloaded") })
+	if status(leaked) != 200 {
+		t.Fatal("an invalid configuration changed the tokens")
+	}
+
+	writeCfg(withToken("ediscovery-2", rotated))
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("the new token was not accepted after SIGHUP", func() bool { return status(rotated) == 200 })
+	if got := status(leaked); got != 401 {
+		t.Fatalf("the revoked token after SIGHUP: %d, want 401", got)
+	}
+	if !strings.Contains(srv.output(), "API tokens reloaded") {
+		t.Errorf("no log line for the reload:\n%s", srv.output())
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/connector"
@@ -116,20 +117,14 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	gov.Contacts.SetSender(consentSender{g})
-	var tokens []ingest.Token
-	for _, t := range cfg.APITokenList() {
-		v, err := config.ResolveSecret(t.Token)
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("api token %s: %w", t.Name, err)
-		}
-		tokens = append(tokens, ingest.Token{Name: t.Name, Secret: v, Expires: t.ExpiresAt()})
+	tokens, err := apiTokensOf(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
 	}
 	apiTokens := ingest.NewTokens(tokens, nil)
 	reg.MustRegister(apiTokens.Metrics()...)
-	for name, at := range apiTokens.Expiring(14 * 24 * time.Hour) {
-		log.Warn("API token expires soon or has expired: issue its client a new one", "token", name, "expires", at.Format(time.RFC3339))
-	}
+	warnExpiring(log, apiTokens)
 	ix, err := index.Open(cfg.IndexDir(), a.IndexKey())
 	if err != nil {
 		a.Close()
@@ -295,4 +290,57 @@ func (a *App) Close() error {
 	err := a.index.ix.Close()
 	a.index.mu.Unlock()
 	return errors.Join(err, a.Archive.Close())
+}
+
+// apiTokensOf reads the configuration's API tokens, secrets resolved.
+func apiTokensOf(cfg config.Config) ([]ingest.Token, error) {
+	var tokens []ingest.Token
+	for _, t := range cfg.APITokenList() {
+		v, err := config.ResolveSecret(t.Token)
+		if err != nil {
+			return nil, fmt.Errorf("api token %s: %w", t.Name, err)
+		}
+		tokens = append(tokens, ingest.Token{Name: t.Name, Secret: v, Expires: t.ExpiresAt()})
+	}
+	return tokens, nil
+}
+
+// expiryWarning is how far ahead serve warns of a token's expiry.
+const expiryWarning = 14 * 24 * time.Hour
+
+func warnExpiring(log *slog.Logger, t *ingest.Tokens) {
+	for name, at := range t.Expiring(expiryWarning) {
+		log.Warn("API token expires soon or has expired: issue its client a new one", "token", name, "expires", at.Format(time.RFC3339))
+	}
+}
+
+// ReloadAPITokens makes cfg's API tokens (a validated configuration, read
+// again) the ones the API accepts, at once: a token taken out of the
+// configuration is refused from the next call, without a restart. The
+// change is recorded in the archive first (the tokens' names and expiry,
+// never their secrets); if that fails, nothing changes.
+func (a *App) ReloadAPITokens(ctx context.Context, cfg config.Config) error {
+	tokens, err := apiTokensOf(cfg)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(tokens))
+	meta := map[string]string{}
+	for _, t := range tokens {
+		names = append(names, t.Name)
+		if !t.Expires.IsZero() {
+			meta["expires:"+t.Name] = t.Expires.UTC().Format(time.RFC3339)
+		}
+	}
+	now := time.Now().UTC()
+	rec := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "admin.api_tokens", ProviderID: "api_tokens:" + now.Format(time.RFC3339Nano) + ":" + randHex(4),
+		Conversation: "admin", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "operator"}, SentAt: now,
+		Body: "API tokens accepted from now on: " + strings.Join(names, ", "), Meta: meta}
+	if _, err := a.Archive.AppendSystem(ctx, rec); err != nil {
+		return fmt.Errorf("the change of API tokens could not be recorded, so none was made: %w", err)
+	}
+	a.tokens.Replace(tokens)
+	a.log.Info("API tokens reloaded", "tokens", strings.Join(names, ", "))
+	warnExpiring(a.log, a.tokens)
+	return nil
 }

@@ -113,3 +113,72 @@ func TestAPITokens_AccessIsRecordedUnderTheTokensName(t *testing.T) {
 		t.Errorf("metrics %v, want %v", got, wantMetrics)
 	}
 }
+
+// TestReloadAPITokens_RevokesWithoutARestartAndIsRecorded: tokens read
+// again from the configuration replace the running server's at once, and
+// the change is on the record with the names, not the secrets.
+func TestReloadAPITokens_RevokesWithoutARestartAndIsRecorded(t *testing.T) {
+	const (
+		leaked      = "leaked-0123456789abcdef01234"
+		replacement = "rotated-0123456789abcdef0123"
+	)
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
+	cfg.NamedAPITokens = []config.APIToken{{Name: "ediscovery", Token: leaked}}
+	srv := httptest.NewUnstartedServer(nil)
+	a := serveTestApp(t, srv, cfg)
+	status := func(token string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/search?q=statement", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status(leaked) != 200 || status(replacement) != 401 {
+		t.Fatal("before the reload")
+	}
+
+	next := cfg
+	next.NamedAPITokens = []config.APIToken{{Name: "ediscovery-2", Token: replacement, Expires: "2999-01-01"}}
+	if err := next.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReloadAPITokens(t.Context(), next); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(leaked); got != 401 {
+		t.Errorf("the revoked token: %d, want 401", got)
+	}
+	if got := status(replacement); got != 200 {
+		t.Errorf("the new token: %d, want 200", got)
+	}
+
+	var changes, access []string
+	err := a.Archive.Events(0, func(_ uint64, ev *onrecord.Event, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case ev.Subtype == "admin.api_tokens":
+			changes = append(changes, ev.Body+" "+ev.Meta["expires:ediscovery-2"])
+			if strings.Contains(string(ev.Raw)+ev.Body, replacement) {
+				t.Error("the change record holds the secret")
+			}
+		case strings.HasPrefix(ev.Subtype, "access."):
+			access = append(access, ev.Sender.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"API tokens accepted from now on: ediscovery-2 2999-01-01T00:00:00Z"}; !slices.Equal(changes, want) {
+		t.Errorf("change records %q, want %q", changes, want)
+	}
+	if want := []string{"api:ediscovery", "api:ediscovery-2"}; !slices.Equal(access, want) {
+		t.Errorf("access records %q, want %q", access, want)
+	}
+}

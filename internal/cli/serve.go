@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -22,7 +25,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	return m.run(ctx, cfg, runHooks{})
+	return m.run(ctx, cfg, runHooks{reload: load})
 }
 
 // runHooks let `demo` reuse the server: prepare may change the
@@ -31,6 +34,9 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 type runHooks struct {
 	prepare func(cfg *config.Config, publicURL string) error
 	started func(ctx context.Context, a *app.App, publicURL, adminURL string)
+	// reload reads the configuration again, for SIGHUP; nil leaves SIGHUP
+	// to end the process.
+	reload func() (config.Config, error)
 }
 
 // run serves cfg until SIGINT or SIGTERM, then drains in-flight requests
@@ -97,6 +103,21 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	if hooks.started != nil {
 		side.Go(func() { hooks.started(ctx, a, publicURL, adminURL) })
 	}
+	if hooks.reload != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		side.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					reloadTokens(ctx, a, cfg, hooks.reload, log)
+				}
+			}
+		})
+	}
 
 	var serveErr error
 	select {
@@ -117,4 +138,26 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	}
 	fmt.Fprintln(m.Stderr, "onrecord: stopped; final checkpoint signed")
 	return ExitOK
+}
+
+// reloadTokens is SIGHUP: the configuration is read again and its API
+// tokens replace the running ones (revoking a leaked token needs no
+// restart, which would refuse webhooks while the journal is replayed).
+// Nothing else is changed; a configuration that is not valid changes
+// nothing.
+func reloadTokens(ctx context.Context, a *app.App, running config.Config, load func() (config.Config, error), log *slog.Logger) {
+	next, err := load()
+	if err != nil {
+		log.Error("SIGHUP: the configuration is not valid, so nothing was reloaded; the API tokens in use are unchanged", "err", err)
+		return
+	}
+	if err := a.ReloadAPITokens(ctx, next); err != nil {
+		log.Error("SIGHUP: API tokens not reloaded; those in use are unchanged", "err", err)
+		return
+	}
+	was, now := running, next
+	was.APITokens, was.NamedAPITokens, now.APITokens, now.NamedAPITokens = nil, nil, nil, nil
+	if !reflect.DeepEqual(was, now) {
+		log.Warn("SIGHUP reloads the API tokens only: restart serve for the other changes to the configuration to take effect")
+	}
 }

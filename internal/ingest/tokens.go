@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,8 @@ type Token struct {
 // a presented token with every one in constant time, so neither which
 // token matched nor how much of it did shows in the time taken.
 type Tokens struct {
-	entries []tokenEntry
+	// entries is replaced whole (Replace), never changed.
+	entries atomic.Pointer[[]tokenEntry]
 	now     func() time.Time
 	refused *prometheus.CounterVec
 	expiry  *prometheus.GaugeVec
@@ -51,13 +53,35 @@ func NewTokens(tokens []Token, now func() time.Time) *Tokens {
 	for _, reason := range []string{"missing", "unknown", "expired"} {
 		t.refused.WithLabelValues(reason)
 	}
+	t.Replace(tokens)
+	return t
+}
+
+// Replace makes tokens the ones accepted from now on: a request checked
+// after it returns is checked against them alone (a revoked token is
+// refused at once, without a restart).
+func (t *Tokens) Replace(tokens []Token) {
+	entries := make([]tokenEntry, 0, len(tokens))
 	for _, tok := range tokens {
-		t.entries = append(t.entries, tokenEntry{name: tok.Name, hash: sha256.Sum256([]byte(tok.Secret)), expires: tok.Expires})
+		entries = append(entries, tokenEntry{name: tok.Name, hash: sha256.Sum256([]byte(tok.Secret)), expires: tok.Expires})
+	}
+	t.entries.Store(&entries)
+	t.expiry.Reset()
+	for _, tok := range tokens {
 		if !tok.Expires.IsZero() {
 			t.expiry.WithLabelValues(tok.Name).Set(float64(tok.Expires.Unix()))
 		}
 	}
-	return t
+}
+
+func (t *Tokens) list() []tokenEntry {
+	if t == nil {
+		return nil
+	}
+	if p := t.entries.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Metrics are the refusals by reason and each expiring token's expiry.
@@ -67,7 +91,7 @@ func (t *Tokens) Metrics() []prometheus.Collector { return []prometheus.Collecto
 // accepted within d (or already have), for a warning at start.
 func (t *Tokens) Expiring(d time.Duration) map[string]time.Time {
 	out := map[string]time.Time{}
-	for _, e := range t.entries {
+	for _, e := range t.list() {
 		if !e.expires.IsZero() && e.expires.Before(t.now().Add(d)) {
 			out[e.name] = e.expires
 		}
@@ -82,12 +106,13 @@ func (t *Tokens) Check(r *http.Request) (string, error) {
 	if !ok || tok == "" {
 		return "", &refusal{"missing", "a bearer token is required (api_tokens or [[api_token]])"}
 	}
-	if t == nil || len(t.entries) == 0 {
+	entries := t.list()
+	if len(entries) == 0 {
 		return "", &refusal{"unknown", "no API token is configured (api_tokens or [[api_token]])"}
 	}
 	sum := sha256.Sum256([]byte(tok))
 	match := -1
-	for i, e := range t.entries {
+	for i, e := range entries {
 		if subtle.ConstantTimeCompare(sum[:], e.hash[:]) == 1 {
 			match = i
 		}
@@ -95,7 +120,7 @@ func (t *Tokens) Check(r *http.Request) (string, error) {
 	if match < 0 {
 		return "", &refusal{"unknown", "the bearer token is not one of the API tokens"}
 	}
-	e := t.entries[match]
+	e := entries[match]
 	if !e.expires.IsZero() && !t.now().Before(e.expires) {
 		return "", &refusal{"expired", fmt.Sprintf("the bearer token %q expired at %s: ask for a new one", e.name, e.expires.UTC().Format(time.RFC3339))}
 	}

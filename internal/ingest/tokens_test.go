@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestTokens_CheckNamesTheTokenOrSaysWhyNot(t *testing.T) {
@@ -72,5 +74,33 @@ func TestTokens_RequirePutsTheCallerInTheContext(t *testing.T) {
 	}
 	if got := Caller(r.Context()); got != "api" {
 		t.Fatalf("outside Require: %q", got)
+	}
+}
+
+func TestTokens_ReplaceRevokesAtOnce(t *testing.T) {
+	tokens := NewTokens([]Token{{Name: "old", Secret: "old-0123456789abcdef-012345", Expires: time.Now().Add(time.Hour)}}, nil)
+	check := func(secret string) (string, error) {
+		r := httptest.NewRequest("GET", "/api/v1/channels", nil)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		return tokens.Check(r)
+	}
+	if name, err := check("old-0123456789abcdef-012345"); name != "old" || err != nil {
+		t.Fatalf("before: %q %v", name, err)
+	}
+	tokens.Replace([]Token{{Name: "new", Secret: "new-0123456789abcdef-012345"}})
+	if _, err := check("old-0123456789abcdef-012345"); err == nil {
+		t.Fatal("the replaced token is still accepted")
+	}
+	if name, err := check("new-0123456789abcdef-012345"); name != "new" || err != nil {
+		t.Fatalf("after: %q %v", name, err)
+	}
+	if len(tokens.Expiring(24*time.Hour)) != 0 {
+		t.Fatalf("the old token's expiry is still reported: %v", tokens.Expiring(24*time.Hour))
+	}
+	ch := make(chan prometheus.Metric, 4)
+	tokens.expiry.Collect(ch)
+	close(ch)
+	if n := len(ch); n != 0 {
+		t.Fatalf("%d expiry series after the expiring token was replaced", n)
 	}
 }
