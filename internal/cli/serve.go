@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +38,9 @@ type runHooks struct {
 	// reload reads the configuration again, for SIGHUP; nil leaves SIGHUP
 	// to end the process.
 	reload func() (config.Config, error)
+	// opening runs just before the archive is opened, with the admin
+	// listener already answering (tests look at it then).
+	opening func(adminURL string)
 }
 
 // run serves cfg until SIGINT or SIGTERM, then drains in-flight requests
@@ -61,6 +65,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 		scheme = "https"
 	}
 	publicURL := scheme + "://" + pl.Addr().String()
+	adminURL := "http://" + al.Addr().String()
 	if hooks.prepare != nil {
 		if err := hooks.prepare(&cfg, publicURL); err != nil {
 			pl.Close()
@@ -68,29 +73,41 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 			return m.fail(err)
 		}
 	}
+	// The admin listener answers from the start. Opening replays the whole
+	// journal (about 3 s per million records); a liveness probe that timed
+	// out meanwhile would have the process restarted into the same replay,
+	// over and over. While it runs, /healthz says the process is alive and
+	// starting, and everything else (/readyz, /metrics) is 503. Webhooks
+	// wait on the public listener's queue until the gateway serves them.
+	adminH := &switchHandler{}
+	adminH.set(startingHandler(time.Now()))
+	admin := &http.Server{Handler: adminH, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- admin.Serve(al) }()
+	if hooks.opening != nil {
+		hooks.opening(adminURL)
+	}
 	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr})
 	if err != nil {
 		pl.Close()
-		al.Close()
+		admin.Close()
 		return m.fail(err)
 	}
+	adminH.set(a.AdminHandler())
 	abs, _ := filepath.Abs(cfg.DataDir)
 	kek, _ := filepath.Abs(cfg.KEKPath())
 	fmt.Fprintf(m.Stderr, "onrecord: data directory %s (%d records; key file %s)\n", abs, a.Archive.Len(), kek)
 
 	public := &http.Server{Handler: a.PublicHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	admin := &http.Server{Handler: a.AdminHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
 	fmt.Fprintf(m.Stderr, "onrecord: public listener %s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", publicURL)
 	for _, ch := range cfg.Channels {
 		fmt.Fprintf(m.Stderr, "onrecord: channel %s (%s) at %s/hooks/%s\n", ch.Name, ch.Type, publicURL, ch.Name)
 	}
-	adminURL := "http://" + al.Addr().String()
 	fmt.Fprintf(m.Stderr, "onrecord: admin listener %s (/metrics, /healthz, /readyz)\n", adminURL)
 	a.Start(ctx)
 
-	errc := make(chan error, 2)
 	go func() {
 		if cfg.TLSCert != "" {
 			errc <- public.ServeTLS(pl, cfg.TLSCert, cfg.TLSKey)
@@ -98,7 +115,6 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 			errc <- public.Serve(pl)
 		}
 	}()
-	go func() { errc <- admin.Serve(al) }()
 	var side sync.WaitGroup
 	if hooks.started != nil {
 		side.Go(func() { hooks.started(ctx, a, publicURL, adminURL) })
@@ -160,4 +176,24 @@ func reloadTokens(ctx context.Context, a *app.App, running config.Config, load f
 	if !reflect.DeepEqual(was, now) {
 		log.Warn("SIGHUP reloads the API tokens only: restart serve for the other changes to the configuration to take effect")
 	}
+}
+
+// switchHandler serves with whichever handler was set last.
+type switchHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *switchHandler) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
+
+// startingHandler is the admin listener while the archive opens.
+func startingHandler(since time.Time) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "ok: starting for %s (replaying the journal); not ready yet\n", time.Since(since).Round(time.Second))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "starting: replaying the journal; not ready yet", http.StatusServiceUnavailable)
+	})
+	return mux
 }
