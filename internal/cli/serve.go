@@ -183,7 +183,9 @@ type switchHandler struct{ h atomic.Pointer[http.Handler] }
 
 func (s *switchHandler) set(h http.Handler) { s.h.Store(&h) }
 
-func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
+func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
 
 // startingHandler is the admin listener while the archive opens.
 func startingHandler(since time.Time) http.Handler {
