@@ -35,10 +35,18 @@ type server struct {
 // are up.
 func startServe(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
+	return startServeWith(t, dir, env, nil, args...)
+}
+
+// startServeWith is startServe passing files to serve as descriptors 3 on
+// (sockets, as systemd passes them).
+func startServeWith(t *testing.T, dir string, env []string, files []*os.File, args ...string) *server {
+	t.Helper()
 	build(t)
 	s := &server{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), done: make(chan struct{})}
 	s.cmd.Dir = dir
 	s.cmd.Env = append(cleanEnv(), env...)
+	s.cmd.ExtraFiles = files
 	stderr, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 )
 
 // TestSystemdUnit_VerifiesAndIsSandboxed checks deploy/systemd/onrecord.service
-// with systemd's own tools, where the machine has them: `systemd-analyze
+// (and onrecord.socket) with systemd's own tools, where the machine has them: `systemd-analyze
 // verify` must have nothing to say (an unknown or misspelt directive is
 // only a warning to systemd, which then runs the service without it), and
 // `systemd-analyze security` must rate its exposure at 2.0 or lower
@@ -31,11 +31,25 @@ func TestSystemdUnit_VerifiesAndIsSandboxed(t *testing.T) {
 			t.Errorf("the unit lacks %q", want)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "onrecord.service")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "onrecord.service")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(text, "/usr/local/bin/onrecord", bin)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	// The socket unit (socket activation) is verified beside it; it must
+	// name its socket as serve looks for it.
+	socket, err := os.ReadFile(filepath.Join("..", "deploy", "systemd", "onrecord.socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(socket), "\nFileDescriptorName=public\n") {
+		t.Error("onrecord.socket does not name its socket public")
+	}
+	socketPath := filepath.Join(dir, "onrecord.socket")
+	if err := os.WriteFile(socketPath, socket, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path, socketPath).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}

@@ -407,3 +407,95 @@ func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
 		t.Errorf("no log line for the reload:\n%s", srv.output())
 	}
 }
+
+// TestServe_SocketActivationKeepsWebhooksAcrossARestart: with the public
+// socket held open outside serve (as systemd holds it), a request made
+// while no serve runs waits in the socket's queue and is answered by the
+// next serve, instead of being refused. A passed socket that other
+// machines could reach over plain HTTP is refused like listen would be.
+func TestServe_SocketActivationKeepsWebhooksAcrossARestart(t *testing.T) {
+	build(t)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	ln.Close() // sock holds the socket open, as systemd does
+	pub := ln.Addr().String()
+	env := []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=public", "ONRECORD_ADMIN_LISTEN=" + freePort(t)}
+	client := &http.Client{Timeout: 60 * time.Second}
+	get := func() (int, error) {
+		resp, err := client.Get("http://" + pub + "/log/checkpoint")
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+
+	first := startServeWith(t, dir, env, []*os.File{sock})
+	if code, err := get(); code != 200 || err != nil {
+		t.Fatalf("first serve: %d %v\n%s", code, err, first.output())
+	}
+	if !strings.Contains(first.output(), "passed by systemd") {
+		t.Errorf("serve did not say it took the passed socket:\n%s", first.output())
+	}
+	first.stop(t, syscall.SIGTERM)
+
+	// No serve runs now: the request is queued, not refused.
+	answered := make(chan error, 1)
+	go func() {
+		code, err := get()
+		if err == nil && code != 200 {
+			err = fmt.Errorf("status %d", code)
+		}
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		t.Fatalf("answered while no serve was running: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	second := startServeWith(t, dir, env, []*os.File{sock})
+	defer second.stop(t, syscall.SIGTERM)
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("the request made during the restart: %v\n%s", err, second.output())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the request made during the restart was not answered:\n%s", second.output())
+	}
+}
+
+// TestServe_PassedSocketReachableOverPlainHTTPIsRefused: the listen check
+// applies to a socket systemd passes too.
+func TestServe_PassedSocketReachableOverPlainHTTPIsRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	ln.Close()
+	build(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(cleanEnv(), "LISTEN_FDS=1", "ONRECORD_ADMIN_LISTEN="+freePort(t))
+	cmd.ExtraFiles = []*os.File{sock}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(stderr.String(), "can be reached from other machines over plain HTTP") {
+		t.Fatalf("serve on a passed 0.0.0.0 socket: %v\n%s", err, stderr.String())
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onrecord/onrecord/internal/activation"
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/config"
 )
@@ -51,14 +52,9 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	pl, err := net.Listen("tcp", cfg.Listen)
+	pl, al, err := m.listeners(cfg, log)
 	if err != nil {
-		return m.fail(fmt.Errorf("listen: %w", err))
-	}
-	al, err := net.Listen("tcp", cfg.AdminListen)
-	if err != nil {
-		pl.Close()
-		return m.fail(fmt.Errorf("admin_listen: %w", err))
+		return m.fail(err)
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
@@ -198,4 +194,51 @@ func startingHandler(since time.Time) http.Handler {
 		http.Error(w, "starting: replaying the journal; not ready yet", http.StatusServiceUnavailable)
 	})
 	return mux
+}
+
+// listeners returns the public and admin listeners: the sockets systemd
+// passed (socket activation: "public", or the only one, and "admin"), else
+// new ones on listen and admin_listen. A passed public socket gets the
+// same check as listen: no plain HTTP other machines can reach.
+func (m *Main) listeners(cfg config.Config, log *slog.Logger) (pl, al net.Listener, err error) {
+	passed, err := activation.Listeners()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		for name, l := range passed {
+			if l != pl && l != al {
+				log.Warn("a socket systemd passed is not used: name it public or admin (FileDescriptorName=)", "name", name, "addr", l.Addr().String())
+				l.Close()
+			}
+		}
+		if err != nil {
+			for _, l := range []net.Listener{pl, al} {
+				if l != nil {
+					l.Close()
+				}
+			}
+			pl, al = nil, nil
+		}
+	}()
+	pl, al = passed["public"], passed["admin"]
+	if pl == nil && al == nil && len(passed) == 1 {
+		for _, l := range passed {
+			pl = l
+		}
+	}
+	if pl != nil {
+		if err := cfg.CheckPublicAddr(pl.Addr().String()); err != nil {
+			return pl, al, fmt.Errorf("the public socket systemd passed: %w", err)
+		}
+		fmt.Fprintf(m.Stderr, "onrecord: public socket %s passed by systemd (socket activation; listen is not used)\n", pl.Addr())
+	} else if pl, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, al, fmt.Errorf("listen: %w", err)
+	}
+	if al != nil {
+		fmt.Fprintf(m.Stderr, "onrecord: admin socket %s passed by systemd (admin_listen is not used)\n", al.Addr())
+	} else if al, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		return pl, nil, fmt.Errorf("admin_listen: %w", err)
+	}
+	return pl, al, nil
 }

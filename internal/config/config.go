@@ -356,6 +356,18 @@ func loopbackOnly(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// CheckPublicAddr refuses a public listener on addr that other machines
+// could reach over plain HTTP: it would carry webhook secrets, API tokens
+// and messages in the clear. It is Validate's check of listen, and serve's
+// of a socket systemd passed it.
+func (c *Config) CheckPublicAddr(addr string) error {
+	if c.TLSCert == "" && !c.BehindTLSProxy && !loopbackOnly(addr) {
+		return fmt.Errorf("%q can be reached from other machines over plain HTTP, which would carry webhook secrets, API tokens "+
+			"and messages in the clear: set tls_cert and tls_key, or behind_tls_proxy = true if a TLS-terminating proxy is the only way in", addr)
+	}
+	return nil
+}
+
 // SystemClass is the class system records (holds) are sealed under; it is
 // permanent and cannot be configured away.
 const SystemClass = "system"
@@ -381,9 +393,8 @@ func (c *Config) Validate() error {
 	if c.Listen == c.AdminListen && c.Listen != "" {
 		bad("admin_listen", "must differ from listen (%s): metrics and health are never served on the public listener", c.Listen)
 	}
-	if c.TLSCert == "" && !c.BehindTLSProxy && !loopbackOnly(c.Listen) {
-		bad("listen", "%q can be reached from other machines over plain HTTP, which would carry webhook secrets, API tokens "+
-			"and messages in the clear: set tls_cert and tls_key, or behind_tls_proxy = true if a TLS-terminating proxy is the only way in", c.Listen)
+	if err := c.CheckPublicAddr(c.Listen); err != nil {
+		bad("listen", "%v", err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls_cert", "tls_cert and tls_key must be set together (or neither, behind a TLS-terminating proxy)")

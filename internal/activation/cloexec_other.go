@@ -1,0 +1,5 @@
+//go:build !unix
+
+package activation
+
+func closeOnExec(int) {}
