@@ -416,17 +416,7 @@ func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
 func TestServe_SocketActivationKeepsWebhooksAcrossARestart(t *testing.T) {
 	build(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
-	ln.Close() // sock holds the socket open, as systemd does
-	pub := ln.Addr().String()
+	sock, pub := heldSocket(t, "127.0.0.1:0")
 	env := []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=public", "ONRECORD_ADMIN_LISTEN=" + freePort(t)}
 	client := &http.Client{Timeout: 60 * time.Second}
 	get := func() (int, error) {
@@ -476,16 +466,7 @@ func TestServe_SocketActivationKeepsWebhooksAcrossARestart(t *testing.T) {
 // TestServe_PassedSocketReachableOverPlainHTTPIsRefused: the listen check
 // applies to a socket systemd passes too.
 func TestServe_PassedSocketReachableOverPlainHTTPIsRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
-	ln.Close()
+	sock, _ := heldSocket(t, "0.0.0.0:0")
 	build(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = t.TempDir()
@@ -493,9 +474,26 @@ func TestServe_PassedSocketReachableOverPlainHTTPIsRefused(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{sock}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err = cmd.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || !strings.Contains(stderr.String(), "can be reached from other machines over plain HTTP") {
+	if err := cmd.Run(); !errors.As(err, &ee) || !strings.Contains(stderr.String(), "can be reached from other machines over plain HTTP") {
 		t.Fatalf("serve on a passed 0.0.0.0 socket: %v\n%s", err, stderr.String())
 	}
+}
+
+// heldSocket is a listening socket on addr held open by the test, as
+// systemd holds one for socket activation: the file to pass to serve, and
+// the address.
+func heldSocket(t *testing.T, addr string) (*os.File, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // the file is a duplicate that keeps the socket open
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, ln.Addr().String()
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -45,6 +46,23 @@ func apiTestApp(t *testing.T) (*App, *httptest.Server) {
 	cfg.APITokens = []string{testAPIToken}
 	srv := httptest.NewUnstartedServer(nil)
 	return serveTestApp(t, srv, cfg), srv
+}
+
+// apiGet sends GET path to srv with the bearer token (none if empty) and
+// returns the status and body.
+func apiGet(t *testing.T, srv *httptest.Server, token, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // apiCall sends an API request to srv with testAPIToken and decodes the

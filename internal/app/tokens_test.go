@@ -1,9 +1,7 @@
 package app
 
 import (
-	"io"
 	"maps"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -41,19 +39,6 @@ func TestAPITokens_AccessIsRecordedUnderTheTokensName(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	call := func(token, path string) (int, string) {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	for _, tc := range []struct {
 		token, path string
 		code        int
@@ -66,7 +51,7 @@ func TestAPITokens_AccessIsRecordedUnderTheTokensName(t *testing.T) {
 		{"", "/api/v1/search?q=statement", 401, "a bearer token is required"},
 		{"not-a-token-0123456789abcdef", "/api/v1/channels", 401, "not one of the API tokens"},
 	} {
-		code, body := call(tc.token, tc.path)
+		code, body := apiGet(t, srv, tc.token, tc.path)
 		if code != tc.code || !strings.Contains(body, tc.body) {
 			t.Errorf("%s with %q: %d %s, want %d with %s", tc.path, tc.token, code, body, tc.code, tc.body)
 		}
@@ -129,14 +114,8 @@ func TestReloadAPITokens_RevokesWithoutARestartAndIsRecorded(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	a := serveTestApp(t, srv, cfg)
 	status := func(token string) int {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/search?q=statement", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := apiGet(t, srv, token, "/api/v1/search?q=statement")
+		return code
 	}
 	if status(leaked) != 200 || status(replacement) != 401 {
 		t.Fatal("before the reload")
