@@ -202,6 +202,10 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 	var subtypes []string
 	a.Archive.ReplaySystem(func(_ uint64, ev *onrecord.Event) error {
 		subtypes = append(subtypes, ev.Subtype)
+		// The decision says who decided and which API client brought it.
+		if ev.Subtype == "approval.decision" && !strings.Contains(string(ev.Raw), `"decided_via":"api:api_tokens[0]"`) {
+			t.Errorf("approval decision without the API token it came with: %s", ev.Raw)
+		}
 		return nil
 	})
 	joined := strings.Join(subtypes, ",")
