@@ -157,7 +157,7 @@ func buildChannels(cfg config.Config) ([]ingest.Channel, error) {
 		cc := connector.Config{
 			Name: ch.Name, Type: ch.Type, APIBaseURL: ch.APIBaseURL, PublicURL: cfg.PublicURL,
 			AppSecret: ch.AppSecret, VerifyToken: ch.VerifyToken, AccessToken: ch.AccessToken, PhoneNumberID: ch.PhoneNumberID,
-			AuthToken: ch.AuthToken, AccountSID: ch.AccountSID, From: ch.From,
+			AuthToken: ch.AuthToken, AccountSID: ch.AccountSID, From: ch.From, SharedKeys: ch.SharedKeys,
 			BotToken: ch.BotToken, SecretToken: ch.SecretToken, SigningSecret: ch.SigningSecret,
 			RPCURL: ch.RPCURL, Account: ch.Account, PushToken: ch.PushToken, KeepTyping: ch.KeepTyping,
 		}

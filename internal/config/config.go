@@ -162,15 +162,19 @@ type Channel struct {
 	AccessToken   string `toml:"access_token"`
 	PhoneNumberID string `toml:"phone_number_id"`
 	AuthToken     string `toml:"auth_token"`
-	AccountSID    string `toml:"account_sid"`
-	From          string `toml:"from"`
-	BotToken      string `toml:"bot_token"`
-	SecretToken   string `toml:"secret_token"`
-	SigningSecret string `toml:"signing_secret"`
-	RPCURL        string `toml:"rpc_url"`
-	Account       string `toml:"account"`
-	PushToken     string `toml:"push_token"`
-	KeepTyping    bool   `toml:"keep_typing"`
+	// SharedKeys (Twilio) are the secrets of the SharedKeys a Twilio
+	// Webhook Setting signs with instead of the Auth Token; two while one
+	// is rotated. Each a value, env:NAME or file:PATH.
+	SharedKeys    []string `toml:"shared_keys"`
+	AccountSID    string   `toml:"account_sid"`
+	From          string   `toml:"from"`
+	BotToken      string   `toml:"bot_token"`
+	SecretToken   string   `toml:"secret_token"`
+	SigningSecret string   `toml:"signing_secret"`
+	RPCURL        string   `toml:"rpc_url"`
+	Account       string   `toml:"account"`
+	PushToken     string   `toml:"push_token"`
+	KeepTyping    bool     `toml:"keep_typing"`
 	// RetentionClass is the class this channel's records are kept under
 	// (default: default_retention_class).
 	RetentionClass string `toml:"retention_class"`
@@ -553,6 +557,17 @@ func (c *Config) Validate() error {
 				bad(field+"."+key, "%s", msg)
 			}
 		}
+		if len(ch.SharedKeys) > 0 && ch.Type != "twilio" {
+			bad(field+".shared_keys", "is for twilio channels (a Webhook Setting's SharedKey)")
+		}
+		for j, k := range ch.SharedKeys {
+			key := fmt.Sprintf("%s.shared_keys[%d]", field, j)
+			if v, err := ResolveSecret(k); err != nil {
+				bad(key, "%v", err)
+			} else if msg := weakSecret(v, 16); msg != "" {
+				bad(key, "%s", msg)
+			}
+		}
 		if ch.RetentionClass != "" && !seen[ch.RetentionClass] {
 			bad(field+".retention_class", "%q is not a defined retention_class", ch.RetentionClass)
 		}
@@ -611,6 +626,15 @@ func (ch Channel) Resolved() (Channel, error) {
 		}
 		*p = v
 	}
+	keys := make([]string, len(ch.SharedKeys)) // not the caller's slice
+	for i, k := range ch.SharedKeys {
+		v, err := ResolveSecret(k)
+		if err != nil {
+			return ch, fmt.Errorf("channel %q: shared_keys[%d]: %w", ch.Name, i, err)
+		}
+		keys[i] = v
+	}
+	ch.SharedKeys = keys
 	return ch, nil
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,7 @@ func TestResolveSecret(t *testing.T) {
 
 func TestLoad_Channels(t *testing.T) {
 	t.Setenv("ONRECORD_TEST_WA_SECRET", "wa-secret")
+	t.Setenv("ONRECORD_TEST_TWILIO_SHARED_KEY", "sk-now-0123456789abcdef")
 	l := &Loader{File: "testdata/channels.toml", Env: func(string) (string, bool) { return "", false }}
 	c, err := l.Load(nil)
 	if err != nil {
@@ -129,6 +131,10 @@ func TestLoad_Channels(t *testing.T) {
 	if err != nil || sms.AuthToken != "twilio-secret" {
 		t.Fatalf("file secret = %q, %v", sms.AuthToken, err)
 	}
+	if !slices.Equal(sms.SharedKeys, []string{"sk-now-0123456789abcdef", "sk-next-0123456789abcdef"}) ||
+		c.Channels[1].SharedKeys[0] != "env:ONRECORD_TEST_TWILIO_SHARED_KEY" {
+		t.Fatalf("shared_keys resolved %q, configured %q", sms.SharedKeys, c.Channels[1].SharedKeys)
+	}
 
 	l = &Loader{File: "testdata/channels_bad.toml", Env: func(string) (string, bool) { return "", false }}
 	_, err = l.Load(nil)
@@ -138,6 +144,9 @@ func TestLoad_Channels(t *testing.T) {
 		`channel "Bad Name".type: "pager" must be one of`,
 		`channel "wa".app_secret: environment variable ONRECORD_TEST_UNSET_SECRET is not set`,
 		`channel "wa".api_base_url`,
+		`channel "wa".shared_keys: is for twilio channels`,
+		`channel "sms".shared_keys[0]: is 8 characters`,
+		`channel "sms".shared_keys[1]: environment variable ONRECORD_TEST_UNSET_SECRET is not set`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

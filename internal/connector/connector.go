@@ -88,8 +88,10 @@ type Config struct {
 
 	// WhatsApp
 	AppSecret, VerifyToken, AccessToken, PhoneNumberID string
-	// Twilio
+	// Twilio. SharedKeys are the secrets of the SharedKeys a Twilio
+	// Webhook Setting may sign with instead of the Auth Token.
 	AuthToken, AccountSID, From string
+	SharedKeys                  []string
 	// Telegram (BotToken also for Slack)
 	BotToken, SecretToken string
 	// Slack

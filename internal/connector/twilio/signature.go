@@ -23,10 +23,19 @@ import (
 // delivery: the hex SHA-256 of the raw body, covered by the URL signature.
 const bodyHashParam = "bodySHA256"
 
+// SignatureSettingsHeader is sent when a Twilio Webhook Rule applies a
+// Setting that signs with a SharedKey rather than the Auth Token:
+// "key=<the key>,algorithm=HMAC_SHA256" (or HMAC_SHA1). The string signed
+// is the same; only the key and the hash change.
+const SignatureSettingsHeader = "X-Twilio-Webhooks-Signature-Settings"
+
 // Authenticate checks X-Twilio-Signature over the public URL the delivery
 // was addressed to and, for form bodies, the POST parameters sorted by name;
 // for JSON bodies, over the URL alone plus the body's bodySHA256. It
-// accepts the URL with and without its port, as Twilio's SDKs do.
+// accepts the URL with and without its port, as Twilio's SDKs do. The MAC
+// is HMAC-SHA1 with the Auth Token, or, when the delivery carries
+// X-Twilio-Webhooks-Signature-Settings, the algorithm it names keyed with
+// one of the channel's shared_keys.
 func (c *Connector) Authenticate(req *connector.Request) error {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("twilio channel %q: %s: %w", c.name, fmt.Sprintf(format, a...), connector.ErrSignature)
@@ -35,9 +44,17 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 	if header == "" {
 		return fail("missing %s header", SignatureHeader)
 	}
+	var shared func() hash.Hash
+	size := sha1.Size
+	if settings := req.Header.Get(SignatureSettingsHeader); settings != "" {
+		var err error
+		if shared, size, err = c.sharedAlgorithm(settings); err != nil {
+			return fail("%v", err)
+		}
+	}
 	want, err := base64.StdEncoding.DecodeString(header)
-	if err != nil || len(want) != sha1.Size {
-		return fail("malformed %s header (want base64 of a 20-byte HMAC-SHA1)", SignatureHeader)
+	if err != nil || len(want) != size {
+		return fail("malformed %s header (want base64 of a %d-byte HMAC)", SignatureHeader, size)
 	}
 	raw, err := c.signedURL(req)
 	if err != nil {
@@ -71,6 +88,16 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 		}
 	}
 
+	if shared != nil {
+		// A shared key signs rarely enough that its signers are made per
+		// delivery; during a rotation either key may be the one.
+		for _, key := range c.sharedKeys {
+			if (&signer{mac: hmac.New(shared, key)}).matches(urls, params, want) {
+				return nil
+			}
+		}
+		return fail("%s does not match any of shared_keys (%s)", SignatureHeader, req.Header.Get(SignatureSettingsHeader))
+	}
 	m := c.macs.Get().(*signer)
 	ok := m.matches(urls, params, want)
 	clear(m.params) // message text: not kept in the pool
@@ -79,6 +106,32 @@ func (c *Connector) Authenticate(req *connector.Request) error {
 		return nil
 	}
 	return fail("%s does not match", SignatureHeader)
+}
+
+// sharedAlgorithm reads X-Twilio-Webhooks-Signature-Settings: the hash the
+// shared key signs with, and its size.
+func (c *Connector) sharedAlgorithm(settings string) (func() hash.Hash, int, error) {
+	var alg, key string
+	for part := range strings.SplitSeq(settings, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "algorithm":
+			alg = strings.TrimSpace(value)
+		case "key":
+			key = strings.TrimSpace(value)
+		}
+	}
+	if len(c.sharedKeys) == 0 {
+		return nil, 0, fmt.Errorf("signed with a Webhook Setting's shared key (%s %q), but the channel has no shared_keys: "+
+			"add that SharedKey's secret to shared_keys", SignatureSettingsHeader, key)
+	}
+	switch strings.ToUpper(alg) {
+	case "HMAC_SHA256":
+		return sha256.New, sha256.Size, nil
+	case "HMAC_SHA1":
+		return sha1.New, sha1.Size, nil
+	}
+	return nil, 0, fmt.Errorf("%s names an algorithm onrecord does not verify: %q (want HMAC_SHA256 or HMAC_SHA1)", SignatureSettingsHeader, alg)
 }
 
 // signedURL is the URL Twilio called: the gateway's reconstruction of it,

@@ -344,3 +344,66 @@ func TestNew_ValidatesConfig(t *testing.T) {
 		t.Error("Twilio has no handshake")
 	}
 }
+
+// TestSignature_SharedKeys: deliveries a Twilio Webhook Rule signs with a
+// Setting's SharedKey (X-Twilio-Webhooks-Signature-Settings) verify with
+// the channel's shared_keys, every kind of them, with either algorithm and
+// with either key of a rotation; without the key, with a wrong one or an
+// algorithm onrecord does not know, they are refused and told why.
+func TestSignature_SharedKeys(t *testing.T) {
+	const key, oldKey = "sk-secret-9c2f71e04b8d4a6f93e1", "sk-secret-previous-0a1b2c3d4e5f"
+	for _, tc := range []struct {
+		name    string
+		alg     string
+		keys    []string // the channel's shared_keys
+		header  func(http.Header)
+		wantErr string
+	}{
+		{name: "HMAC_SHA256", alg: "HMAC_SHA256", keys: []string{key}},
+		{name: "HMAC_SHA1", alg: "HMAC_SHA1", keys: []string{key}},
+		{name: "during a rotation", alg: "HMAC_SHA256", keys: []string{oldKey, key}},
+		{name: "the Auth Token still, beside shared_keys", keys: []string{key}},
+		{name: "no shared_keys", alg: "HMAC_SHA256", wantErr: "the channel has no shared_keys"},
+		{name: "another key", alg: "HMAC_SHA256", keys: []string{oldKey}, wantErr: "does not match any of shared_keys"},
+		{name: "unknown algorithm", alg: "HMAC_SHA256", keys: []string{key}, wantErr: `algorithm onrecord does not verify: "HMAC_MD5"`,
+			header: func(h http.Header) { h.Set(SignatureSettingsHeader, "key=k,algorithm=HMAC_MD5") }},
+		{name: "the header dropped", alg: "HMAC_SHA256", keys: []string{key}, wantErr: "malformed X-Twilio-Signature",
+			header: func(h http.Header) { h.Del(SignatureSettingsHeader) }},
+		{name: "the algorithm changed", alg: "HMAC_SHA1", keys: []string{key}, wantErr: "malformed X-Twilio-Signature",
+			header: func(h http.Header) { h.Set(SignatureSettingsHeader, "key=k,algorithm=HMAC_SHA256") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := twiliosim.Options{SharedKey: key, SharedKeyAlgorithm: tc.alg}
+			if tc.alg == "" {
+				opts = twiliosim.Options{} // signed with the Auth Token
+			}
+			s := twiliosim.New(opts)
+			cfg := s.ChannelConfig("sms", hookBase)
+			cfg.SharedKeys = tc.keys
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds := s.Deliveries(hookBase + "/hooks/sms")
+			if len(ds) < 20 {
+				t.Fatalf("%d deliveries", len(ds))
+			}
+			for _, d := range ds {
+				if (d.Header.Get(SignatureSettingsHeader) == "") != (tc.alg == "") {
+					t.Fatalf("%s: the simulator did not say it signed with a shared key", d.Kind)
+				}
+				req := request(t, d)
+				if tc.header != nil {
+					tc.header(req.Header)
+				}
+				err := c.Authenticate(req)
+				if tc.wantErr == "" && err != nil {
+					t.Errorf("%s: %v", d.Kind, err)
+				}
+				if tc.wantErr != "" && (!errors.Is(err, connector.ErrSignature) || !strings.Contains(err.Error(), tc.wantErr)) {
+					t.Errorf("%s: %v, want a signature error with %q", d.Kind, err, tc.wantErr)
+				}
+			}
+		})
+	}
+}

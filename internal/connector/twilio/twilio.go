@@ -25,6 +25,9 @@ type Connector struct {
 	apiBase    *url.URL
 	// macs are signers keyed with authToken (signature.go).
 	macs sync.Pool
+	// sharedKeys sign deliveries a Twilio Webhook Rule applies a Setting
+	// with a SharedKey to (signature.go); two during a rotation.
+	sharedKeys [][]byte
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -69,6 +72,12 @@ func New(cfg connector.Config) (*Connector, error) {
 		apiBase:    u,
 	}
 	c.macs.New = c.newSigner
+	for i, k := range cfg.SharedKeys {
+		if strings.TrimSpace(k) == "" {
+			return nil, bad("shared_keys[%d] is empty", i)
+		}
+		c.sharedKeys = append(c.sharedKeys, []byte(k))
+	}
 	return c, nil
 }
 

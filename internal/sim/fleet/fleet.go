@@ -116,7 +116,7 @@ func (f *Fleet) Channels(publicURL string) []config.Channel {
 		out[i] = config.Channel{
 			Name: c.Name, Type: c.Type, APIBaseURL: c.APIBaseURL,
 			AppSecret: c.AppSecret, VerifyToken: c.VerifyToken, AccessToken: c.AccessToken, PhoneNumberID: c.PhoneNumberID,
-			AuthToken: c.AuthToken, AccountSID: c.AccountSID, From: c.From,
+			AuthToken: c.AuthToken, AccountSID: c.AccountSID, From: c.From, SharedKeys: c.SharedKeys,
 			BotToken: c.BotToken, SecretToken: c.SecretToken, SigningSecret: c.SigningSecret,
 			RPCURL: c.RPCURL, Account: c.Account, PushToken: c.PushToken, KeepTyping: c.KeepTyping,
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"net/url"
 	"sort"
@@ -19,6 +20,12 @@ import (
 // and value, names sorted, a name's values sorted; base64. params is nil
 // for GET and JSON deliveries, whose URL is all that is signed.
 func Sign(authToken, fullURL string, params url.Values) string {
+	return SignWith(sha1.New, authToken, fullURL, params)
+}
+
+// SignWith is Sign with another hash and key: what a Webhook Setting with a
+// SharedKey signs (the same string).
+func SignWith(h func() hash.Hash, key, fullURL string, params url.Values) string {
 	var b strings.Builder
 	b.WriteString(fullURL)
 	keys := make([]string, 0, len(params))
@@ -37,7 +44,7 @@ func Sign(authToken, fullURL string, params url.Values) string {
 			b.WriteString(v)
 		}
 	}
-	m := hmac.New(sha1.New, []byte(authToken))
+	m := hmac.New(h, []byte(key))
 	m.Write([]byte(b.String()))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
@@ -89,7 +96,7 @@ func (s *Sim) formDelivery(kind, hookURL string, pairs []kv) sim.Delivery {
 	body := encodeForm(pairs)
 	h := twilioHeader(idempotencyToken(kind, body))
 	h.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	h.Set("X-Twilio-Signature", Sign(s.opts.AuthToken, hookURL, formValues(pairs)))
+	s.sign(h, hookURL, formValues(pairs))
 	return sim.Delivery{Kind: kind, Method: http.MethodPost, URL: hookURL, Header: h, Body: []byte(body)}
 }
 
@@ -97,7 +104,7 @@ func (s *Sim) formDelivery(kind, hookURL string, pairs []kv) sim.Delivery {
 func (s *Sim) getDelivery(kind, hookURL string, pairs []kv) sim.Delivery {
 	u := withQuery(hookURL, encodeForm(pairs))
 	h := twilioHeader(idempotencyToken(kind, u))
-	h.Set("X-Twilio-Signature", Sign(s.opts.AuthToken, u, nil))
+	s.sign(h, u, nil)
 	return sim.Delivery{Kind: kind, Method: http.MethodGet, URL: u, Header: h}
 }
 
@@ -108,6 +115,21 @@ func (s *Sim) jsonDelivery(kind, hookURL string, body []byte) sim.Delivery {
 	u := withQuery(hookURL, "bodySHA256="+hex.EncodeToString(sum[:]))
 	h := twilioHeader(idempotencyToken(kind, string(body)))
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Twilio-Signature", Sign(s.opts.AuthToken, u, nil))
+	s.sign(h, u, nil)
 	return sim.Delivery{Kind: kind, Method: http.MethodPost, URL: u, Header: h, Body: body}
+}
+
+// sign sets X-Twilio-Signature: with the Auth Token, or with the shared key
+// and the header that announces it.
+func (s *Sim) sign(h http.Header, fullURL string, params url.Values) {
+	if s.opts.SharedKey == "" {
+		h.Set("X-Twilio-Signature", Sign(s.opts.AuthToken, fullURL, params))
+		return
+	}
+	alg := sha256.New
+	if s.opts.SharedKeyAlgorithm == "HMAC_SHA1" {
+		alg = sha1.New
+	}
+	h.Set("X-Twilio-Signature", SignWith(alg, s.opts.SharedKey, fullURL, params))
+	h.Set("X-Twilio-Webhooks-Signature-Settings", "key="+s.opts.SharedKeyID+",algorithm="+s.opts.SharedKeyAlgorithm)
 }

@@ -27,6 +27,11 @@ type Options struct {
 	// WhatsAppNumber is the organisation's WhatsApp sender (E.164, no
 	// "whatsapp:" prefix).
 	WhatsAppNumber string
+	// SharedKey, if set, signs webhooks in place of AuthToken, as a
+	// Webhook Rule's Setting with a SharedKey does: with SharedKeyAlgorithm
+	// (HMAC_SHA256 unless set), announced in
+	// X-Twilio-Webhooks-Signature-Settings with SharedKeyID.
+	SharedKey, SharedKeyID, SharedKeyAlgorithm string
 }
 
 // SentMessage is one message onrecord sent through the simulated API.
@@ -66,6 +71,12 @@ func New(opts Options) *Sim {
 	}
 	if opts.WhatsAppNumber == "" {
 		opts.WhatsAppNumber = "+12125550199"
+	}
+	if opts.SharedKey != "" && opts.SharedKeyAlgorithm == "" {
+		opts.SharedKeyAlgorithm = "HMAC_SHA256"
+	}
+	if opts.SharedKey != "" && opts.SharedKeyID == "" {
+		opts.SharedKeyID = "webhooks_sharedkey_01k2sim7f3q9x5d8c4b6a0e1h2"
 	}
 	return &Sim{opts: opts, baseURL: DefaultBaseURL}
 }
@@ -108,7 +119,15 @@ func (s *Sim) ChannelConfig(name, hookBase string) connector.Config {
 		AuthToken:  s.opts.AuthToken,
 		AccountSID: s.opts.AccountSID,
 		From:       s.opts.Number,
+		SharedKeys: s.sharedKeys(),
 	}
+}
+
+func (s *Sim) sharedKeys() []string {
+	if s.opts.SharedKey == "" {
+		return nil
+	}
+	return []string{s.opts.SharedKey}
 }
 
 // Handler serves the simulated API:
