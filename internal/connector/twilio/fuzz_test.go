@@ -59,6 +59,31 @@ func FuzzAuthenticate(f *testing.F) {
 	})
 }
 
+// FuzzSignatureSettings: whatever X-Twilio-Webhooks-Signature-Settings and
+// X-Twilio-Signature say, a channel with shared_keys refuses or accepts
+// without panicking, and accepts nothing a shared key did not sign.
+func FuzzSignatureSettings(f *testing.F) {
+	f.Add("key=webhooks_sharedkey_01,algorithm=HMAC_SHA256", "AAAA")
+	f.Add("algorithm=HMAC_SHA1", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+	f.Add(",,=,key,algorithm=hmac_sha256 ,", "")
+	f.Add("algorithm=HMAC_SHA512", "x")
+	cfg := connector.Config{Name: "sms", Type: "twilio", AuthToken: "12345", AccountSID: "AC1", SharedKeys: []string{"sk-0123456789abcdef"}}
+	c, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	body := []byte("CallSid=CA1234567890ABCDE&Caller=%2B14158675309")
+	f.Fuzz(func(t *testing.T, settings, sig string) {
+		h := http.Header{}
+		h.Set(SignatureHeader, sig)
+		h.Set(SignatureSettingsHeader, settings)
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		if c.Authenticate(&connector.Request{Method: http.MethodPost, PublicURL: "https://mycompany.com/hook", Header: h, Body: body}) == nil {
+			t.Fatalf("accepted settings %q with signature %q", settings, sig)
+		}
+	})
+}
+
 // Any correctly signed body either parses into valid events or is an
 // error: never a panic, never an invalid event.
 func TestProperty_SignedBodiesParseOrError(t *testing.T) {
