@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -45,7 +44,7 @@ func TestConsent_EndToEndOnEveryChannel(t *testing.T) {
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.PublicURL = public
 	cfg.Channels = f.Channels(public)
-	cfg.APITokens = []string{"api-token-0123456789abcdef01"}
+	cfg.APITokens = []string{testAPIToken}
 	cfg.Organisation = "Harbor & Finch"
 	cfg.Roles = []config.Role{{Name: "advisor", Channels: fleet.Names}}
 	a := serveTestApp(t, srv, cfg)
@@ -62,15 +61,7 @@ func TestConsent_EndToEndOnEveryChannel(t *testing.T) {
 	}
 	api := func(t *testing.T, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", public+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return apiDo(t, public, testAPIToken, "POST", path, body)
 	}
 	deliver := func(t *testing.T, d sim.Delivery) {
 		t.Helper()

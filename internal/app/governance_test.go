@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,7 +98,7 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.PublicURL = public
 	cfg.Channels = f.Channels(public)
-	cfg.APITokens = []string{"api-token-0123456789abcdef01"}
+	cfg.APITokens = []string{testAPIToken}
 	cfg.Organisation = "Harbor & Finch"
 	cfg.Roles = []config.Role{{Name: "advisor", Channels: []string{fleet.WhatsApp}}}
 	a := serveTestApp(t, srv, cfg)
@@ -107,17 +106,7 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 		Role: "advisor", Active: true, Identities: []onrecord.Identity{{Channel: fleet.WhatsApp, Address: "15550100"}}}); err != nil {
 		t.Fatal(err)
 	}
-	api := func(path, body string) (int, string) {
-		req, _ := http.NewRequest("POST", public+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	api := func(path, body string) (int, string) { return apiDo(t, public, testAPIToken, "POST", path, body) }
 	send := func(to string) (int, string) {
 		return api("/api/v1/messages", `{"from":"maria","channel":"whatsapp","to":"`+to+`","body":"The transfer settled this morning."}`)
 	}
@@ -172,15 +161,7 @@ func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
 	}
 	json.Unmarshal([]byte(body), &held)
 	sentBefore := len(f.WhatsApp.Sent())
-	get, _ := http.NewRequest("GET", public+"/api/v1/approvals", nil)
-	get.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
-	resp, err := http.DefaultClient.Do(get)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(listed), held.ID) {
+	if _, listed := apiDo(t, public, testAPIToken, "GET", "/api/v1/approvals", ""); !strings.Contains(listed, held.ID) {
 		t.Fatalf("approval queue: %s", listed)
 	}
 	if code, body := api("/api/v1/approvals/"+held.ID, `{"decision":"approve","by":"maria"}`); code != 403 || !strings.Contains(body, "four_eyes") {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,7 +37,7 @@ func TestGroupRules(t *testing.T) {
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.PublicURL = public
 	cfg.Channels = f.Channels(public)
-	cfg.APITokens = []string{"api-token-0123456789abcdef01"}
+	cfg.APITokens = []string{testAPIToken}
 	cfg.Roles = []config.Role{
 		{Name: "advisor", Channels: []string{fleet.WhatsApp}, CreateGroups: []string{fleet.WhatsApp}},
 		{Name: "ops", Channels: []string{fleet.WhatsApp}},
@@ -72,15 +71,7 @@ func TestGroupRules(t *testing.T) {
 
 	api := func(path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", public+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return apiDo(t, public, testAPIToken, "POST", path, body)
 	}
 	create := func(from, conv string, members ...string) (int, string) {
 		m, _ := json.Marshal(members)
@@ -230,7 +221,7 @@ func TestGroupRules(t *testing.T) {
 	// The conversation view returns the group's records and is itself
 	// recorded.
 	req, _ := http.NewRequest("GET", public+"/api/v1/conversations/120363000000000001?channel=whatsapp", nil)
-	req.Header.Set("Authorization", "Bearer api-token-0123456789abcdef01")
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

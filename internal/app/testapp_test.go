@@ -48,11 +48,11 @@ func apiTestApp(t *testing.T) (*App, *httptest.Server) {
 	return serveTestApp(t, srv, cfg), srv
 }
 
-// apiGet sends GET path to srv with the bearer token (none if empty) and
-// returns the status and body.
-func apiGet(t *testing.T, srv *httptest.Server, token, path string) (int, string) {
+// apiDo sends method path (under base, the server's URL) with body and the
+// bearer token (none if empty), and returns the status and body.
+func apiDo(t *testing.T, base, token, method, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

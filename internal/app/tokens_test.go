@@ -51,7 +51,7 @@ func TestAPITokens_AccessIsRecordedUnderTheTokensName(t *testing.T) {
 		{"", "/api/v1/search?q=statement", 401, "a bearer token is required"},
 		{"not-a-token-0123456789abcdef", "/api/v1/channels", 401, "not one of the API tokens"},
 	} {
-		code, body := apiGet(t, srv, tc.token, tc.path)
+		code, body := apiDo(t, srv.URL, tc.token, "GET", tc.path, "")
 		if code != tc.code || !strings.Contains(body, tc.body) {
 			t.Errorf("%s with %q: %d %s, want %d with %s", tc.path, tc.token, code, body, tc.code, tc.body)
 		}
@@ -114,7 +114,7 @@ func TestReloadAPITokens_RevokesWithoutARestartAndIsRecorded(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	a := serveTestApp(t, srv, cfg)
 	status := func(token string) int {
-		code, _ := apiGet(t, srv, token, "/api/v1/search?q=statement")
+		code, _ := apiDo(t, srv.URL, token, "GET", "/api/v1/search?q=statement", "")
 		return code
 	}
 	if status(leaked) != 200 || status(replacement) != 401 {
