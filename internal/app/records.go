@@ -21,6 +21,7 @@ import (
 	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/index"
+	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/search"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -222,6 +223,8 @@ type Status struct {
 	IndexLag     uint64 `json:"index_lag_records"`
 	Channels     int    `json:"channels"`
 	MediaBacklog int64  `json:"media_backlog"`
+	// APITokens are the API tokens' names and expiry (never secrets).
+	APITokens []ingest.TokenInfo `json:"api_tokens"`
 }
 
 func (a *App) Status(ctx context.Context) (Status, error) {
@@ -229,7 +232,8 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Records: a.Archive.Len(), LogSize: a.Archive.Ledger().Size(), IndexedUpTo: pos, Channels: len(a.Config.Channels)}
+	st := Status{Records: a.Archive.Len(), LogSize: a.Archive.Ledger().Size(), IndexedUpTo: pos, Channels: len(a.Config.Channels),
+		APITokens: a.tokens.List()}
 	if st.Records > pos {
 		st.IndexLag = st.Records - pos
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"maps"
 	"net/http/httptest"
 	"path/filepath"
@@ -70,6 +71,19 @@ func TestAPITokens_AccessIsRecordedUnderTheTokensName(t *testing.T) {
 	want := []string{"access.search api:api_tokens[0]", "access.search api:ediscovery", "access.view api:ediscovery"}
 	if !slices.Equal(who, want) {
 		t.Errorf("access records %q, want %q", who, want)
+	}
+
+	// status lists the tokens by name and expiry, never their secrets.
+	st, err := a.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, tok := range st.APITokens {
+		listed = append(listed, fmt.Sprintf("%s %s %v", tok.Name, tok.Expires.Format(time.DateOnly), tok.Expired))
+	}
+	if want := []string{"api_tokens[0] 0001-01-01 false", "ediscovery 2999-01-01 false", "old-siem 2020-01-01 true"}; !slices.Equal(listed, want) {
+		t.Errorf("status lists %q, want %q", listed, want)
 	}
 
 	mfs, err := a.registry.Gather()

@@ -117,5 +117,20 @@ func (m *Main) status(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(m.Stdout, "source:        %s\nrecords:       %d\nlog size:      %d\nindexed up to: %d (lag %d records)\nchannels:      %d\nmedia backlog: %d\n",
 		source, st.Records, st.LogSize, st.IndexedUpTo, st.IndexLag, st.Channels, st.MediaBacklog)
+	var tokens []string
+	for _, t := range st.APITokens {
+		switch {
+		case t.Expired:
+			tokens = append(tokens, t.Name+" (expired "+t.Expires.Format(time.DateOnly)+")")
+		case !t.Expires.IsZero():
+			tokens = append(tokens, t.Name+" (expires "+t.Expires.Format(time.DateOnly)+")")
+		default:
+			tokens = append(tokens, t.Name)
+		}
+	}
+	if len(tokens) == 0 {
+		tokens = []string{"none (the API refuses every call)"}
+	}
+	fmt.Fprintf(m.Stdout, "api tokens:    %s\n", strings.Join(tokens, ", "))
 	return ExitOK
 }

@@ -84,6 +84,26 @@ func (t *Tokens) list() []tokenEntry {
 	return nil
 }
 
+// TokenInfo is what may be shown of a token: its name and expiry, never
+// its secret.
+type TokenInfo struct {
+	Name    string    `json:"name"`
+	Expires time.Time `json:"expires,omitzero"`
+	Expired bool      `json:"expired,omitempty"`
+}
+
+// List returns the tokens accepted now (and the expired ones, marked), in
+// configuration order.
+func (t *Tokens) List() []TokenInfo {
+	now := t.now()
+	entries := t.list()
+	out := make([]TokenInfo, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, TokenInfo{Name: e.name, Expires: e.expires, Expired: !e.expires.IsZero() && !now.Before(e.expires)})
+	}
+	return out
+}
+
 // Metrics are the refusals by reason and each expiring token's expiry.
 func (t *Tokens) Metrics() []prometheus.Collector { return []prometheus.Collector{t.refused, t.expiry} }
 
