@@ -80,6 +80,15 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	admin := &http.Server{Handler: adminH, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(al) }()
+	// SIGHUP is taken from now on: one that comes during the replay (a
+	// systemctl reload while starting) waits for the archive to be open,
+	// rather than ending the process as SIGHUP does by default.
+	var hup chan os.Signal
+	if hooks.reload != nil {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	if hooks.opening != nil {
 		hooks.opening(adminURL)
 	}
@@ -115,10 +124,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	if hooks.started != nil {
 		side.Go(func() { hooks.started(ctx, a, publicURL, adminURL) })
 	}
-	if hooks.reload != nil {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
+	if hup != nil {
 		side.Go(func() {
 			for {
 				select {
@@ -154,7 +160,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 
 // reloadTokens is SIGHUP: the configuration is read again and its API
 // tokens replace the running ones (revoking a leaked token needs no
-// restart, which would refuse webhooks while the journal is replayed).
+// restart, which takes capture down for the journal's replay).
 // Nothing else is changed; a configuration that is not valid changes
 // nothing.
 func reloadTokens(ctx context.Context, a *app.App, running config.Config, load func() (config.Config, error), log *slog.Logger) {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli
 
 import (
@@ -5,8 +7,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,9 +59,16 @@ func TestRun_AdminListenerAnswersWhileTheArchiveOpens(t *testing.T) {
 	var stderr bytes.Buffer
 	m := &Main{Stdout: io.Discard, Stderr: &stderr, Env: func(string) (string, bool) { return "", false }}
 	done := make(chan int, 1)
+	reloaded := make(chan struct{}, 1)
 	go func() {
 		done <- m.run(ctx, cfg, runHooks{
+			// A SIGHUP while the archive opens is held for after it, not
+			// the end of the process (this test's, if it were).
+			reload: func() (config.Config, error) { reloaded <- struct{}{}; return cfg, nil },
 			opening: func(adminURL string) {
+				if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+					t.Error(err)
+				}
 				check("opening", adminURL, []answer{
 					{"/healthz", "ok: starting", 200},
 					{"/readyz", "not ready yet", 503},
@@ -78,6 +89,11 @@ func TestRun_AdminListenerAnswersWhileTheArchiveOpens(t *testing.T) {
 		t.Fatalf("run ended with %d before it was ready:\n%s", code, stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatal("not ready after 30 s")
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(10 * time.Second):
+		t.Error("the SIGHUP sent while opening was not acted on once open")
 	}
 	cancel()
 	if code := <-done; code != ExitOK {
