@@ -116,9 +116,19 @@ type MediaRef struct {
 
 // Event is a canonical event with the media still to fetch. The gateway
 // fills Channel, CapturedAt and Raw; the connector fills the rest.
+//
+// A connector sets Raw itself only for an item of a delivery that is too
+// large to repeat in each of its records (WhatsApp's history chunks carry
+// thousands of messages): Raw is then the item's own bytes exactly as they
+// stand in the signed body, and the connector also returns one event that
+// keeps the whole delivery (Raw left empty, for the gateway to fill).
 type Event struct {
 	onrecord.Event
 	Media []MediaRef
+	// Backfill marks history the provider sends long after the fact
+	// (WhatsApp's chat history of a newly onboarded number): it is
+	// captured like any event, but its age is not capture lag.
+	Backfill bool
 }
 
 // Connector is one configured channel.

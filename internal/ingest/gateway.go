@@ -351,9 +351,15 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		if g.opts.Committed != nil {
 			g.opts.Committed(ctx, ev)
 		}
-		lag := now.Sub(ev.SentAt)
 		g.m.events.WithLabelValues(name, string(ev.Kind)).Inc()
 		g.m.lastEvent.WithLabelValues(name).Set(float64(now.Unix()))
+		if events[i].Backfill {
+			// Months-old history is not late capture; counted as lag it
+			// would raise OnrecordCaptureLate for the whole backfill.
+			ch.health.event(string(ev.Kind), -1, now)
+			continue
+		}
+		lag := now.Sub(ev.SentAt)
 		g.m.captureLag.WithLabelValues(name).Observe(max(lag.Seconds(), 0))
 		ch.health.event(string(ev.Kind), lag, now)
 	}
@@ -368,7 +374,11 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 // complete fills what the gateway owns in an event.
 func (g *Gateway) complete(ch *channel, ev *connector.Event, req *connector.Request) {
 	ev.Channel = ch.Config.Name
-	ev.Raw = rawPayload(req)
+	if ev.Raw == nil {
+		// Set already only for an item of a large batch whose whole
+		// body is kept in a record of its own (connector.Event).
+		ev.Raw = rawPayload(req)
+	}
 	ev.RetentionClass = ch.Retention
 	// Connectors fall back to the receipt time when the provider sends
 	// none (Twilio, some system updates); that time differs on a retry.

@@ -83,10 +83,15 @@ func newHealth() *health {
 	return &health{byKind: map[string]uint64{}, errorsByKind: map[string]uint64{}}
 }
 
+// event counts one stored event; a negative lag (backfilled history) leaves
+// the last capture lag as it was.
 func (h *health) event(kind string, lag time.Duration, at time.Time) {
 	h.mu.Lock()
 	h.byKind[kind]++
-	h.lastEvent, h.lastLag = at, lag
+	h.lastEvent = at
+	if lag >= 0 {
+		h.lastLag = lag
+	}
 	h.mu.Unlock()
 }
 

@@ -20,6 +20,7 @@ import (
 const (
 	fieldMessages     = "messages"
 	fieldMessageEcho  = "smb_message_echoes"
+	fieldHistory      = "history"
 	objectWABA        = "whatsapp_business_account"
 	metaPartyID       = "meta"
 	metaPartyName     = "Meta"
@@ -63,6 +64,8 @@ type parser struct {
 	received time.Time
 	events   []connector.Event
 	seen     map[string]int
+	// item is set while a history message is mapped (history.go).
+	item *historyItem
 }
 
 // scope is what one change's value says about every item in it.
@@ -74,10 +77,16 @@ type scope struct {
 	business      onrecord.Party
 	names         map[string]string
 	contacts      []waContact
+	// thread is the WhatsApp user a history thread is with.
+	thread onrecord.Party
 }
 
 func (p *parser) change(e *entry, ch *change) error {
 	sc := &scope{entryID: e.ID.String(), entryTime: e.Time, field: ch.Field}
+	if ch.Field == fieldHistory {
+		p.history(sc, ch.Value)
+		return nil
+	}
 	if ch.Field != fieldMessages && ch.Field != fieldMessageEcho {
 		p.system(sc, ch.Value)
 		return nil
@@ -164,10 +173,16 @@ func (p *parser) message(sc *scope, m *message, raw json.RawMessage, dir onrecor
 		if customer.ID == "" {
 			customer = sc.soleContact()
 		}
+		if customer.ID == "" {
+			customer = sc.thread
+		}
 		e.Recipients = nonEmptyParties(customer)
 	} else {
 		if customer.ID == "" {
 			customer = sc.soleContact()
+		}
+		if customer.ID == "" {
+			customer = sc.thread
 		}
 		e.Sender = customer
 		e.Recipients = []onrecord.Party{sc.business}
@@ -319,10 +334,13 @@ func (p *parser) undecodable(sc *scope, raw json.RawMessage, dir onrecord.Direct
 		e.Sender = sc.business
 		e.Recipients = nonEmptyParties(customer)
 	} else {
+		if customer.ID == "" {
+			customer = sc.thread
+		}
 		e.Sender = customer
 		e.Recipients = []onrecord.Party{sc.business}
 	}
-	e.Conversation = firstNonEmpty(str("group_id"), customer.ID)
+	e.Conversation = firstNonEmpty(str("group_id"), customer.ID, sc.thread.ID)
 	setIf(meta, "phone_number_id", sc.phoneNumberID)
 	e.Meta = meta
 	p.add(ev)
@@ -578,6 +596,9 @@ func (p *parser) system(sc *scope, value json.RawMessage) {
 // one POST); a different event under the same key is kept, so the archive
 // can flag the conflict.
 func (p *parser) add(ev connector.Event) {
+	if p.item != nil {
+		p.item.apply(&ev)
+	}
 	finish(&ev.Event)
 	if p.seen == nil {
 		p.seen = map[string]int{}

@@ -41,6 +41,31 @@ type messagesValue struct {
 	Errors           []apiError        `json:"errors"`
 }
 
+// historyValue is the value of the "history" field: a coexistence
+// number's WhatsApp Business app chat history, in chunks.
+type historyValue struct {
+	Metadata metadata       `json:"metadata"`
+	History  []historyChunk `json:"history"`
+}
+
+type historyChunk struct {
+	Metadata struct {
+		Phase      flexString `json:"phase"`
+		ChunkOrder flexString `json:"chunk_order"`
+		Progress   flexString `json:"progress"`
+	} `json:"metadata"`
+	Threads []historyThread `json:"threads"`
+	// Errors is where a business that declined to share its history
+	// is reported.
+	Errors []apiError `json:"errors"`
+}
+
+type historyThread struct {
+	ID flexString `json:"id"`
+	// Messages are kept raw: each becomes a record with its own bytes.
+	Messages []json.RawMessage `json:"messages"`
+}
+
 type metadata struct {
 	DisplayPhoneNumber flexString `json:"display_phone_number"`
 	PhoneNumberID      flexString `json:"phone_number_id"`
@@ -100,7 +125,11 @@ type message struct {
 		UserID         string     `json:"user_id"`
 		PreviousUserID string     `json:"previous_user_id"`
 	} `json:"system"`
-	Identity    json.RawMessage `json:"identity"`
+	Identity json.RawMessage `json:"identity"`
+	// HistoryContext is only in a history webhook's messages.
+	HistoryContext *struct {
+		Status string `json:"status"`
+	} `json:"history_context"`
 	Unsupported json.RawMessage `json:"unsupported"`
 	Referral    json.RawMessage `json:"referral"`
 	Errors      []apiError      `json:"errors"`

@@ -229,9 +229,56 @@ func (s *Sim) Deliveries(hookURL string) []sim.Delivery {
 	b.field("business_capability_update", map[string]any{"max_daily_conversation_per_phone": 10000, "max_phone_numbers_per_business": 25})
 	b.field("account_alerts", map[string]any{"entity_type": "PHONE_NUMBER", "entity_id": s.opts.PhoneNumberID, "alert_severity": "WARNING", "alert_status": "ACTIVE", "alert_type": "OBA_APPROVED", "alert_description": "Official business account approved"})
 	b.field("security", map[string]any{"display_phone_number": s.opts.DisplayPhoneNumber, "event": "PIN_CHANGED", "requester": "2281003512345678"})
-	b.field("history", map[string]any{"messaging_product": "whatsapp", "metadata": metadata{DisplayPhoneNumber: s.opts.DisplayPhoneNumber, PhoneNumberID: s.opts.PhoneNumberID},
-		"history": []map[string]any{{"metadata": map[string]any{"phase": 0, "chunk_order": 1, "progress": 100}, "threads": []any{}}}})
+	b.history()
 	b.field("smb_app_state_sync", map[string]any{"messaging_product": "whatsapp", "metadata": metadata{DisplayPhoneNumber: s.opts.DisplayPhoneNumber, PhoneNumberID: s.opts.PhoneNumberID},
 		"state_sync": []map[string]any{{"type": "contact", "contact": map[string]string{"full_name": "Jürgen Weiß", "first_name": "Jürgen", "phone_number": clientJurgen.ID}, "action": "add", "metadata": map[string]string{"timestamp": strconv.FormatInt(b.now, 10)}}}})
 	return b.out
+}
+
+// history delivers a coexistence number's WhatsApp Business app chat
+// history as Meta's history webhook reference describes it: a chunk of
+// threads (no contacts, no media asset ids), then the media of its image in
+// a later webhook that repeats the message with the asset id, and a
+// business that declined to share its history.
+func (b *script) history() {
+	s := b.s
+	value := func(chunk map[string]any) map[string]any {
+		return map[string]any{"messaging_product": "whatsapp",
+			"metadata": metadata{DisplayPhoneNumber: s.opts.DisplayPhoneNumber, PhoneNumberID: s.opts.PhoneNumberID},
+			"history":  []map[string]any{chunk}}
+	}
+	// Months before the scripted conversations: history is the past.
+	day := scriptStart.Add(-90 * 24 * time.Hour).Unix()
+	at := func(min int64) string { return strconv.FormatInt(day+60*min, 10) }
+	asked, answered := wamid("history:asked"), wamid("history:answered")
+	mandate := wamid("history:mandate")
+	img := s.newMedia("history:mandate", "image/jpeg")
+	img.Caption = "Signed discretionary mandate"
+	b.add("history", s.envelope("history", value(map[string]any{
+		"metadata": map[string]any{"phase": 1, "chunk_order": 1, "progress": 60},
+		"threads": []map[string]any{
+			{"id": clientMargaret.ID, "messages": []map[string]any{
+				{"from": clientMargaret.ID, "id": asked, "timestamp": at(0), "type": "text",
+					"text": text{Body: "Could you sell the remaining Treasury notes before the coupon date?"}, "history_context": map[string]string{"status": "READ"}},
+				{"from": s.opts.DisplayPhoneNumber, "to": clientMargaret.ID, "id": answered, "timestamp": at(7), "type": "text",
+					"text": text{Body: "This is " + employees[1] + ": yes, I will put the order in this afternoon."}, "history_context": map[string]string{"status": "READ"}},
+				{"from": clientMargaret.ID, "id": wamid("history:thanks"), "timestamp": at(9), "type": "reaction",
+					"reaction": reaction{MessageID: answered, Emoji: ptr("🙏")}, "history_context": map[string]string{"status": "READ"}},
+			}},
+			{"id": clientTomas.ID, "messages": []map[string]any{
+				{"from": clientTomas.ID, "id": mandate, "timestamp": at(60), "type": "image",
+					"image": map[string]string{"caption": img.Caption, "mime_type": img.MimeType}, "history_context": map[string]string{"status": "READ"}},
+			}},
+		},
+	})))
+	b.add("history_media", s.envelope("history", value(map[string]any{
+		"metadata": map[string]any{"phase": 0, "chunk_order": 1, "progress": 100},
+		"threads": []map[string]any{{"id": clientTomas.ID, "messages": []map[string]any{
+			{"from": clientTomas.ID, "id": mandate, "timestamp": at(60), "type": "image", "image": img, "history_context": map[string]string{"status": "READ"}},
+		}}},
+	})))
+	b.add("history_declined", s.envelope("history", value(map[string]any{
+		"errors": []apiError{newAPIError(2593109, "History sync is turned off by the business from the WhatsApp Business App",
+			"History sync is turned off by the business from the WhatsApp Business App")},
+	})))
 }
