@@ -172,7 +172,10 @@ func Policy(ctx context.Context, opts PolicyOptions) (*PolicyReport, error) {
 		}
 	}
 	// As Set.Evaluate scans: every lexicon in one trie.
-	scanAll := detect.NewScanner(detect.Options{Lexicons: all})
+	scanAll, err := detect.NewScanner(detect.Options{Lexicons: all})
+	if err != nil {
+		return nil, err
+	}
 
 	fmt.Fprintf(opts.Log, "generating %d messages of %d bytes, one in %d with a planted hit\n", opts.Messages, policyMessageBytes, policyHitEvery)
 	msgs, planted := policyMessages(opts.Messages, phrases)

@@ -167,7 +167,10 @@ func BenchmarkEvaluateParts(b *testing.B) {
 		loop(b, msgs, func(in Input) { detect.Scan(in.Event.Body, detect.Options{}) })
 	})
 	b.Run("lexicons", func(b *testing.B) {
-		sc := detect.NewScanner(detect.Options{Detectors: []string{"none"}, Lexicons: set.lexicons})
+		sc, err := detect.NewScanner(detect.Options{Detectors: []string{"none"}, Lexicons: set.lexicons})
+		if err != nil {
+			b.Fatal(err)
+		}
 		loop(b, msgs, func(in Input) { sc.Scan(in.Event.Body) })
 	})
 	b.Run("scan", func(b *testing.B) {

@@ -240,7 +240,11 @@ func Compile(files []File) (*Set, error) {
 		}
 		r.ast = nil
 	}
-	s.scanner = detect.NewScanner(detect.Options{Lexicons: s.lexicons})
+	sc, err := detect.NewScanner(detect.Options{Lexicons: s.lexicons})
+	if err != nil {
+		return nil, err
+	}
+	s.scanner = sc
 	s.adapter = e.CELTypeAdapter()
 	s.Version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil

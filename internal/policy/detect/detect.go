@@ -82,13 +82,18 @@ type Scanner struct {
 	matcher *matcher
 }
 
-// NewScanner prepares opts for Scan.
-func NewScanner(opts Options) *Scanner {
+// NewScanner prepares opts for Scan. It fails only when the lexicons
+// together are too large to match in one pass.
+func NewScanner(opts Options) (*Scanner, error) {
 	s := &Scanner{opts: opts}
 	if len(opts.Lexicons) > 0 {
-		s.matcher = newMatcher(opts.Lexicons)
+		m, err := newMatcher(opts.Lexicons)
+		if err != nil {
+			return nil, err
+		}
+		s.matcher = m
 	}
-	return s
+	return s, nil
 }
 
 // Scan is Scan(text, opts) with the scanner's options: the same findings

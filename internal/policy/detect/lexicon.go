@@ -115,7 +115,11 @@ func Compile(spec LexiconSpec) (*Compiled, error) {
 		}
 		c.confirm = re
 	}
-	c.matcher = newMatcher([]*Compiled{c})
+	m, err := newMatcher([]*Compiled{c})
+	if err != nil {
+		return nil, fmt.Errorf("lexicon %q: %w", spec.Name, err)
+	}
+	c.matcher = m
 	return c, nil
 }
 

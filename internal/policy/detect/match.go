@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"errors"
+	"math"
 	"slices"
 	"sync"
 	"unicode"
@@ -74,9 +76,18 @@ type trieOut struct {
 	slot, pattern int32
 }
 
+// maxTrieCells bounds the trie's node, row and output tables: they are
+// indexed by int32 to halve the cache they take. A set of lexicons that
+// would need more (millions of branching phrases) is refused rather than
+// indexed wrongly. Tests lower it.
+var maxTrieCells = math.MaxInt32
+
+// errTrieTooLarge is a set of lexicons whose trie exceeds maxTrieCells.
+var errTrieTooLarge = errors.New("the lexicons are too large to match together (their trie would exceed 2^31 cells); split them across policy sets or remove phrases")
+
 // newMatcher builds the trie of every pattern of every lexicon, lexicon i
 // reporting as slot i.
-func newMatcher(lexicons []*Compiled) *matcher {
+func newMatcher(lexicons []*Compiled) (*matcher, error) {
 	m := &matcher{slots: len(lexicons)}
 	// Phrases are lower-cased, so A-Z never occur in them and there are
 	// fewer than 255 classes.
@@ -95,6 +106,7 @@ func newMatcher(lexicons []*Compiled) *matcher {
 		outs []trieOut
 	}
 	nodes := []buildNode{{}}
+	outs := 0
 	for slot, c := range lexicons {
 		for p, pat := range c.patterns {
 			n := int32(0)
@@ -102,6 +114,9 @@ func newMatcher(lexicons []*Compiled) *matcher {
 				k := m.class[pat[i]]
 				next, ok := nodes[n].kids[k]
 				if !ok {
+					if len(nodes) >= maxTrieCells {
+						return nil, errTrieTooLarge
+					}
 					next = int32(len(nodes))
 					if nodes[n].kids == nil {
 						nodes[n].kids = map[uint8]int32{}
@@ -110,6 +125,9 @@ func newMatcher(lexicons []*Compiled) *matcher {
 					nodes = append(nodes, buildNode{})
 				}
 				n = next
+			}
+			if outs++; outs > maxTrieCells || p >= maxTrieCells {
+				return nil, errTrieTooLarge
 			}
 			nodes[n].outs = append(nodes[n].outs, trieOut{int32(slot), int32(p)})
 		}
@@ -142,6 +160,9 @@ func newMatcher(lexicons []*Compiled) *matcher {
 				tn.only, tn.onlyClass = id[next], k
 			}
 		case len(bn.kids) > 1:
+			if len(m.rows) > maxTrieCells-(m.classes+1) {
+				return nil, errTrieTooLarge
+			}
 			tn.row = int32(len(m.rows))
 			m.rows = append(m.rows, make([]int32, m.classes+1)...)
 			for k, next := range bn.kids {
@@ -164,7 +185,7 @@ func newMatcher(lexicons []*Compiled) *matcher {
 			m.root[b] = id[next]
 		}
 	}
-	return m
+	return m, nil
 }
 
 // hit is a phrase found in the text.

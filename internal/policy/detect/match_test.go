@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -112,7 +113,10 @@ func TestScanner_FindsWhatEachLexiconsAutomatonFound(t *testing.T) {
 	for iter := range 600 {
 		lexicons := randomLexicons(rng, vocab)
 		automata := map[*Compiled]ac.AhoCorasick{}
-		sc := NewScanner(Options{Detectors: []string{"none"}, Lexicons: lexicons})
+		sc, err := NewScanner(Options{Detectors: []string{"none"}, Lexicons: lexicons})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for range 10 {
 			var b strings.Builder
 			if rng.IntN(4) == 0 {
@@ -238,5 +242,51 @@ func TestNextDigit_FindsEveryDigit(t *testing.T) {
 		if got := nextDigit(text, from); got != want {
 			t.Fatalf("nextDigit(%q, %d) = %d, want %d", text, from, got, want)
 		}
+	}
+}
+
+// TestMatcher_RefusesATrieTooLargeToIndex lowers the limit the int32
+// tables impose, and checks that a lexicon (and a set of lexicons) whose
+// trie would pass it is refused with an error instead of being indexed
+// wrongly, at each of the three tables.
+func TestMatcher_RefusesATrieTooLargeToIndex(t *testing.T) {
+	defer func(n int) { maxTrieCells = n }(maxTrieCells)
+	spec := func(name string, terms ...string) LexiconSpec { return LexiconSpec{Name: name, Terms: terms} }
+	cases := []struct {
+		name  string
+		limit int
+		specs []LexiconSpec
+		ok    bool
+	}{
+		{"fits", 64, []LexiconSpec{spec("a", "front run", "wash trade")}, true},
+		{"nodes", 8, []LexiconSpec{spec("a", "front running")}, false},
+		// Two branching nodes of (classes+1) cells each: "ab"/"ac" at the
+		// root's child, "xy"/"xz" another.
+		{"rows", 12, []LexiconSpec{spec("a", "ab", "ac", "xy", "xz")}, false},
+		{"set", 12, []LexiconSpec{spec("a", "abc"), spec("b", "abd"), spec("c", "xyz")}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			maxTrieCells = 1 << 30
+			var lexicons []*Compiled
+			for _, s := range tc.specs {
+				c, err := Compile(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lexicons = append(lexicons, c)
+			}
+			maxTrieCells = tc.limit
+			_, err := NewScanner(Options{Lexicons: lexicons})
+			if tc.ok != (err == nil) {
+				t.Fatalf("NewScanner: err = %v, want ok %v", err, tc.ok)
+			}
+			if !tc.ok && !errors.Is(err, errTrieTooLarge) {
+				t.Fatalf("err = %v, want errTrieTooLarge", err)
+			}
+			if _, err := Compile(tc.specs[0]); tc.name != "set" && tc.ok != (err == nil) {
+				t.Fatalf("Compile: err = %v, want ok %v", err, tc.ok)
+			}
+		})
 	}
 }
