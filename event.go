@@ -125,6 +125,12 @@ type Event struct {
 	RetentionClass string `json:"retention_class,omitempty"`
 	// Raw is the provider's payload exactly as received, when there was one.
 	Raw []byte `json:"raw,omitempty"`
+	// RawBlob holds that payload instead of Raw in a stored record when it
+	// is larger than the archive keeps inline (a WhatsApp history chunk, a
+	// megabyte that could not be parsed): a sealed blob like an
+	// attachment's, so that the record stays small enough for a log entry
+	// bundle (64 KiB). Archive.Raw reads it back.
+	RawBlob *Attachment `json:"raw_blob,omitempty"`
 }
 
 // Capture is onrecord's own knowledge at capture time, beside what the
@@ -184,7 +190,7 @@ func (e *Event) Validate() error {
 		if err := req("channel", e.Channel); err != nil {
 			return err
 		}
-		if len(e.Raw) == 0 {
+		if len(e.Raw) == 0 && e.RawBlob == nil {
 			return &FieldError{"raw", "is required for an unparsed record"}
 		}
 		return req("provider_id", e.ProviderID)

@@ -368,7 +368,9 @@ func attachmentSHA(a *onrecord.Attachment) string {
 
 // ComparableEvent is the form in which a JSONL export line and the record
 // it came from are compared: without what the archive adds (id, capture
-// time) and with attachments by digest.
+// time), and with attachments and the provider's payload by digest (a
+// record keeps a large payload as a blob, RawBlob, where the line has it
+// inline).
 func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt = "", time.Time{}
@@ -380,6 +382,13 @@ func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 			sum = hex.EncodeToString(s[:])
 		}
 		c.Attachments = append(c.Attachments, onrecord.Attachment{Name: a.Name, ContentType: a.ContentType, Ref: a.Ref, Error: a.Error, SHA256: sum})
+	}
+	switch {
+	case ev.RawBlob != nil:
+		c.Raw, c.RawBlob = nil, &onrecord.Attachment{Name: "raw", SHA256: attachmentSHA(ev.RawBlob)}
+	case len(ev.Raw) > 0:
+		s := sha256.Sum256(ev.Raw)
+		c.Raw, c.RawBlob = nil, &onrecord.Attachment{Name: "raw", SHA256: hex.EncodeToString(s[:])}
 	}
 	return json.Marshal(&c)
 }

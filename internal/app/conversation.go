@@ -50,6 +50,15 @@ func Conversation(ctx context.Context, a *archive.Archive, match func(context.Co
 		if err != nil {
 			continue // disposed: nothing to show
 		}
+		if ev.RawBlob != nil {
+			// Readers find the payload in raw, whether or not the record
+			// kept it as a blob.
+			raw, err := a.Raw(ctx, ev)
+			if err != nil {
+				return nil, fmt.Errorf("record %d: raw payload: %w", seq, err)
+			}
+			ev.Raw, ev.RawBlob = raw, nil
+		}
 		out.Records = append(out.Records, RecordAtSeq{Seq: seq, Event: ev})
 	}
 	if _, err := a.AppendSystem(ctx, &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "access.view",

@@ -8,8 +8,9 @@ import (
 	"github.com/onrecord/onrecord/internal/blob"
 )
 
-// sealAttachments moves the files an event carries into the blob store
-// and returns a copy of the event that refers to them instead. The blobs
+// sealAttachments moves the files an event carries, and a provider payload
+// over RawInline, into the blob store and returns a copy of the event that
+// refers to them instead. The blobs
 // are durable before the record that refers to them is appended, so a
 // committed record never points at nothing. The caller's event is left
 // as it was.
@@ -20,10 +21,23 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 			n++
 		}
 	}
-	if n == 0 {
+	bigRaw := len(ev.Raw) > RawInline
+	if n == 0 && !bigRaw {
 		return ev, nil
 	}
 	c := *ev
+	if bigRaw {
+		ref, err := a.blobs.Put(ctx, ev.Raw)
+		if err != nil {
+			return nil, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: "raw payload not stored", Err: fmt.Errorf("raw payload: %w", err)}
+		}
+		c.Raw = nil
+		c.RawBlob = &onrecord.Attachment{Name: "raw", ContentType: "application/octet-stream",
+			Blob: ref.Addr, BlobKey: ref.Key, Size: ref.Size, SHA256: ref.SHA256}
+	}
+	if n == 0 {
+		return &c, nil
+	}
 	c.Attachments = append([]onrecord.Attachment(nil), ev.Attachments...)
 	for i := range c.Attachments {
 		att := &c.Attachments[i]
@@ -38,6 +52,24 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 		att.Blob, att.BlobKey, att.Size, att.SHA256 = ref.Addr, ref.Key, ref.Size, ref.SHA256
 	}
 	return &c, nil
+}
+
+// RawInline is the largest provider payload a record keeps inline; a
+// larger one is stored as a sealed blob the record refers to (RawBlob).
+// The record's ciphertext holds the payload base64-encoded beside the
+// event, and a log entry bundle (C2SP tlog-tiles) holds entries of at most
+// 64 KiB: inline payloads up to 16 KiB keep nearly every record within
+// that, and all but a few webhooks are a few KiB.
+const RawInline = 16 << 10
+
+// Raw returns the provider's payload of a record read from the archive:
+// Raw, or the blob RawBlob refers to, checked against the digest the
+// record committed to.
+func (a *Archive) Raw(ctx context.Context, ev *onrecord.Event) ([]byte, error) {
+	if ev.RawBlob == nil {
+		return ev.Raw, nil
+	}
+	return a.Attachment(ctx, ev.RawBlob)
 }
 
 // Attachment returns the plaintext of an attachment of a record read from

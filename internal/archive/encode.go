@@ -73,6 +73,9 @@ func appendEvent(b []byte, ev *onrecord.Event) ([]byte, error) {
 	if len(ev.Raw) > 0 {
 		b = appendBase64(append(b, `,"raw":`...), ev.Raw)
 	}
+	if ev.RawBlob != nil {
+		b = appendAttachment(append(b, `,"raw_blob":`...), ev.RawBlob)
+	}
 	return append(b, '}'), nil
 }
 

@@ -41,6 +41,7 @@ func TestAppendEvent_MatchesJSON(t *testing.T) {
 	full.Capture = &onrecord.Capture{GroupID: "g", Roster: []onrecord.GroupMember{{Address: "+1", Person: "p", Name: "N", Admin: true}, {Address: "+2"}},
 		Flags: []string{"unknown_contact", "not_a_member"}}
 	full.Raw = []byte(`{"entry":[]}`)
+	full.RawBlob = &onrecord.Attachment{Name: "raw", ContentType: "application/octet-stream", Blob: "b2", BlobKey: []byte{9, 8}, Size: 70000, SHA256: "ab"}
 
 	tricky := "quote\" back\\ nl\n cr\r tab\t bs\b ff\f nul\x00 esc\x1b del\x7f <html> & amp é 日本 \u2028 \u2029 😀 bad\xff\xfe utf8 \xe2\x82 cut"
 	withTricky := event(2, tricky)
@@ -88,6 +89,7 @@ func FuzzAppendEvent(f *testing.F) {
 			ev.Attachments = []onrecord.Attachment{{Name: name, ContentType: key, Data: raw, Size: nsec}}
 			ev.Capture = &onrecord.Capture{GroupID: body, Roster: []onrecord.GroupMember{{Address: key, Name: body}}, Flags: []string{name}}
 			ev.CapturedAt = time.Unix(nsec, sec).UTC()
+			ev.RawBlob = &onrecord.Attachment{Name: key, Blob: body, BlobKey: raw, Size: sec}
 		}
 		checkEncoding(t, ev)
 	})

@@ -92,6 +92,11 @@ func decodedForm(ev *onrecord.Event) (*onrecord.Event, bool) {
 		c.Meta = nil
 	}
 	c.Raw = nilIfEmpty(c.Raw)
+	if c.RawBlob != nil {
+		rb := *c.RawBlob
+		rb.Data, rb.BlobKey = nilIfEmpty(rb.Data), nilIfEmpty(rb.BlobKey)
+		c.RawBlob = &rb
+	}
 	if c.Capture != nil {
 		cp := *c.Capture
 		cp.Roster, cp.Flags = nilIfEmpty(cp.Roster), nilIfEmpty(cp.Flags)
@@ -138,6 +143,9 @@ func validEvent(ev *onrecord.Event) bool {
 		ok = ok && valid(p.ID, p.Name)
 	}
 	for _, a := range ev.Attachments {
+		ok = ok && valid(a.Name, a.ContentType, a.Blob, a.SHA256, a.Ref, a.Error)
+	}
+	if a := ev.RawBlob; a != nil {
 		ok = ok && valid(a.Name, a.ContentType, a.Blob, a.SHA256, a.Ref, a.Error)
 	}
 	for k, v := range ev.Meta {

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
@@ -55,6 +56,7 @@ func unusualEvents() []*onrecord.Event {
 	add(func(ev *onrecord.Event) { ev.Sender.Name = "bad \xc3" })
 	add(func(ev *onrecord.Event) { ev.Raw = []byte{} })
 	add(func(ev *onrecord.Event) { ev.Raw = []byte(`{"raw":"payload \xff"}`) })
+	add(func(ev *onrecord.Event) { ev.Raw = bytes.Repeat([]byte(`{"history":[]}`), RawInline/8) }) // kept as a blob
 	add(func(ev *onrecord.Event) { ev.Capture = &onrecord.Capture{} })
 	add(func(ev *onrecord.Event) {
 		ev.Capture = &onrecord.Capture{GroupID: "g1", Roster: []onrecord.GroupMember{}, Flags: []string{"unknown_contact"}}

@@ -59,12 +59,13 @@ func load(ctx context.Context, src Source, seqs []uint64, progress func(done, to
 	return out, nil
 }
 
-// loadAttachments fetches the attachments of the records in ds, on every
+// loadAttachments fetches the attachments of the records in ds, and the
+// provider payloads kept as blobs (RawBlob) into Raw, on every
 // CPU; the error reported is that of the first record that failed.
 func loadAttachments(ctx context.Context, src Source, seqs []uint64, ds []archive.Disclosure) error {
 	var todo []int
 	for i := range ds {
-		if ds[i].Err == nil && len(ds[i].Event.Attachments) > 0 {
+		if ds[i].Err == nil && (len(ds[i].Event.Attachments) > 0 || ds[i].Event.RawBlob != nil) {
 			todo = append(todo, i)
 		}
 	}
@@ -81,6 +82,16 @@ func loadAttachments(ctx context.Context, src Source, seqs []uint64, ds []archiv
 			for k := next.Add(1) - 1; k < int64(len(todo)); k = next.Add(1) - 1 {
 				i := todo[k]
 				ev := ds[i].Event
+				if ev.RawBlob != nil {
+					// Every format reads the payload from Raw, as for a
+					// record that kept it inline.
+					raw, err := src.Attachment(ctx, ev.RawBlob)
+					if err != nil {
+						errs[i] = fmt.Errorf("record %d raw payload: %w", seqs[i], err)
+						continue
+					}
+					ev.Raw, ev.RawBlob = raw, nil
+				}
 				for j := range ev.Attachments {
 					data, err := src.Attachment(ctx, &ev.Attachments[j])
 					if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -402,5 +403,42 @@ func TestVerifyExport_NamesTheChangedFileOfEveryFormat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProduce_LargeRawPayloadExportsWhole: a record keeps a payload over
+// archive.RawInline as a blob; the export has it whole, inline, and
+// verifies against the record, and a change to it is found.
+func TestProduce_LargeRawPayloadExportsWhole(t *testing.T) {
+	a := openArchive(t)
+	raw := []byte(`{"update_id":1,"pad":"` + strings.Repeat("p", 3*archive.RawInline) + `"}`)
+	ev := &onrecord.Event{Channel: "telegram", Kind: onrecord.KindUnparsed, ProviderID: "sha256:big", Conversation: "unparsed",
+		Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "unknown"}, SentAt: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), Raw: raw}
+	if _, err := a.Append(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := a.Get(0); err != nil || stored.RawBlob == nil {
+		t.Fatalf("the payload was not kept as a blob: %+v, %v", stored, err)
+	}
+	dir := filepath.Join(t.TempDir(), "export")
+	if _, err := export.Produce(t.Context(), a, []uint64{0}, dir, jsonl.Write, export.Options{Format: "jsonl", Query: "test", By: "tester"}); err != nil {
+		t.Fatal(err)
+	}
+	line, err := os.ReadFile(filepath.Join(dir, jsonl.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got onrecord.Event
+	if err := json.Unmarshal(line, &got); err != nil || !bytes.Equal(got.Raw, raw) || got.RawBlob != nil {
+		t.Fatalf("exported payload: %d bytes, blob %+v, %v; want the %d bytes inline", len(got.Raw), got.RawBlob, err, len(raw))
+	}
+	if rep := mustVerify(t, dir); !rep.OK {
+		t.Fatalf("export with a blob payload does not verify: %+v", rep)
+	}
+	if err := replaceIn(filepath.Join(dir, jsonl.FileName), base64.StdEncoding.EncodeToString(raw[:30]), base64.StdEncoding.EncodeToString([]byte(`{"update_id":2,"pad":"pppppppp`))); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := verify.Export(dir, ""); rep == nil || rep.OK {
+		t.Fatal("a changed payload verified")
 	}
 }

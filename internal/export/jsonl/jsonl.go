@@ -75,6 +75,7 @@ func encodeLines(items []export.Item) ([]byte, error) {
 		// What the archive assigns is not part of what happened; the
 		// importing archive assigns its own.
 		ev.ID, ev.CapturedAt = "", time.Time{}
+		ev.RawBlob = nil // loaded into Raw (export.Load); its key never leaves
 		ev.Attachments = nil
 		for _, a := range it.Event.Attachments {
 			a.Blob, a.BlobKey, a.Size = "", nil, int64(len(a.Data))
