@@ -67,6 +67,7 @@ func (p *parser) history(sc *scope, value json.RawMessage) {
 // told by who sent it: the business's own number (or an SMB echo's "to")
 // means the business sent it from the app.
 func (p *parser) historyMessage(sc *scope, raw json.RawMessage) {
+	p.item.status = ""
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
 		if !p.undecodable(sc, raw, onrecord.Inbound, onrecord.KindMessage, err) {
@@ -82,8 +83,6 @@ func (p *parser) historyMessage(sc *scope, raw json.RawMessage) {
 	}
 	if m.HistoryContext != nil {
 		p.item.status = m.HistoryContext.Status
-	} else {
-		p.item.status = ""
 	}
 	p.message(sc, &m, raw, dir)
 }

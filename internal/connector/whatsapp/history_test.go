@@ -109,13 +109,15 @@ func TestParse_HistoryOneRecordPerMessage(t *testing.T) {
 
 func TestParse_HistoryItemsThatAreNotObjectsAreKept(t *testing.T) {
 	c := mustConnector(t)
-	body := bytes.Replace(readFixture(t, "history_media.json"), []byte(`"messages":[`), []byte(`"messages":[42,`), 1)
+	// After a message with a status, so that nothing of it carries over.
+	body := bytes.Replace(readFixture(t, "history_media.json"), []byte(`"history_context":{"status":"READ"}}]`), []byte(`"history_context":{"status":"READ"}},42]`), 1)
 	evs := parseFixture(t, c, body)
 	if len(evs) != 3 {
 		t.Fatalf("got %d events, want the chunk, the unreadable item and the media: %+v", len(evs), evs)
 	}
-	odd := evs[1]
-	if odd.Subtype != "unsupported" || string(odd.Raw) != "42" || odd.Conversation != tomas.ID || odd.Meta["unsupported_reason"] == "" {
+	odd := evs[2]
+	if odd.Subtype != "unsupported" || string(odd.Raw) != "42" || odd.Conversation != tomas.ID || odd.Meta["unsupported_reason"] == "" ||
+		odd.Meta["history_status"] != "" {
 		t.Errorf("unreadable item = %+v", odd)
 	}
 }
