@@ -80,3 +80,28 @@ func TestAppend_UnparsedPayloadAsBlobStillValidates(t *testing.T) {
 		t.Fatal("an unparsed record without a payload validated")
 	}
 }
+
+// TestAppendSystem_LargeRawReplaysWhole: a system record's large text (a
+// policy set with big lexicons) is a blob too, and ReplaySystem, which
+// rebuilds the directory and policies from such records, gets it whole.
+func TestAppendSystem_LargeRawReplaysWhole(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	raw := []byte(`[{"name":"lexicon.yaml","text":"` + strings.Repeat("phrase ", 20_000) + `"}]`)
+	ev := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "policy.set", ProviderID: "policy:v1", Conversation: "policies",
+		Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "onrecord"}, SentAt: event(0, "").SentAt, Raw: raw}
+	if _, err := a.AppendSystem(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if env, err := a.Envelope(0); err != nil || len(env) > 65535 {
+		t.Fatalf("system record of %d bytes (%v); want it within an entry bundle", len(env), err)
+	}
+	a = reopened(t, a, cfg)
+	var got []byte
+	if err := a.ReplaySystem(func(_ uint64, ev *onrecord.Event) error { got = ev.Raw; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, raw) {
+		t.Fatalf("replayed %d bytes, want the %d recorded", len(got), len(raw))
+	}
+}

@@ -25,6 +25,12 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	if err := ev.Validate(); err != nil {
 		return Result{}, &onrecord.Error{Code: onrecord.EINVALID, Message: "invalid system event", Err: err}
 	}
+	// A policy set with large lexicons keeps its text as a blob, as a
+	// large provider payload does (RawInline); ReplaySystem reads it back.
+	ev, err := a.sealAttachments(ctx, ev)
+	if err != nil {
+		return Result{}, err
+	}
 	idem := a.keyedHash("idempotency", []byte(ev.IdempotencyKey()))
 	bufs := getWriteBufs()
 	defer bufs.release()
@@ -67,6 +73,12 @@ func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) er
 		var ev onrecord.Event
 		if err := json.Unmarshal(pt, &ev); err != nil {
 			return fmt.Errorf("system record %d: %w", seq, err)
+		}
+		if ev.RawBlob != nil {
+			if ev.Raw, err = a.Raw(context.Background(), &ev); err != nil {
+				return fmt.Errorf("system record %d: %w", seq, err)
+			}
+			ev.RawBlob = nil
 		}
 		return fn(seq, &ev)
 	})

@@ -176,6 +176,13 @@ func rerunPolicies(ctx context.Context, a *archive.Archive, set *policy.Set, opt
 			rep.Unreadable = append(rep.Unreadable, seq)
 			return nil
 		case !archive.Searchable(ev):
+			if ev.RawBlob != nil { // a large policy set's text
+				raw, err := a.Raw(ctx, ev)
+				if err != nil {
+					return fmt.Errorf("system record %d: %w", seq, err)
+				}
+				ev.Raw, ev.RawBlob = raw, nil
+			}
 			return h.apply(seq, ev)
 		case !opts.covers(ev):
 			return nil
