@@ -293,15 +293,10 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 	if perr != nil {
 		events = []connector.Event{g.unparsed(ch, req, perr)}
 	}
-	for i := range events {
-		if len(events[i].Media) == 0 {
-			continue
-		}
-		if err := g.fetchMedia(ctx, ch, &events[i]); err != nil {
-			g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
-			g.log.Error("media retry not queued; delivery not acknowledged", "channel", name, "err", err)
-			return http.StatusServiceUnavailable, "not stored; retry later"
-		}
+	if err := g.fetchMedia(ctx, ch, events); err != nil {
+		g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
+		g.log.Error("media retry not queued; delivery not acknowledged", "channel", name, "err", err)
+		return http.StatusServiceUnavailable, "not stored; retry later"
 	}
 	timer.done(stageMedia)
 	if g.opts.Annotate != nil && perr == nil {

@@ -34,6 +34,8 @@ type testConnector struct {
 	media      map[string]string // ref → content ("ERR" fails)
 	mediaDelay time.Duration     // how long each fetch takes
 	sent       []connector.Outbound
+	// inFlight and maxInFlight count fetches running at once.
+	inFlight, maxInFlight atomic.Int32
 }
 
 func (c *testConnector) Handshake(req *connector.Request) (*connector.Response, bool, error) {
@@ -59,6 +61,7 @@ func (c *testConnector) Authenticate(req *connector.Request) error {
 func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error) {
 	var p struct {
 		ID, Text, Media string
+		Medias          []string // more files on the one message
 		Panic           bool
 	}
 	if err := json.Unmarshal(req.Body, &p); err != nil {
@@ -72,10 +75,20 @@ func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error)
 	if p.Media != "" {
 		ev.Media = []connector.MediaRef{{Ref: p.Media, Name: "photo.jpg", ContentType: "image/jpeg"}}
 	}
+	for _, m := range p.Medias {
+		ev.Media = append(ev.Media, connector.MediaRef{Ref: m, Name: m + ".jpg", ContentType: "image/jpeg"})
+	}
 	return []connector.Event{ev}, nil
 }
 
 func (c *testConnector) Fetch(ctx context.Context, client *http.Client, m connector.MediaRef) (io.ReadCloser, string, error) {
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for {
+		if top := c.maxInFlight.Load(); n <= top || c.maxInFlight.CompareAndSwap(top, n) {
+			break
+		}
+	}
 	time.Sleep(c.mediaDelay)
 	v, ok := c.media[m.Ref]
 	if !ok || v == "ERR" {
@@ -571,5 +584,62 @@ func TestGateway_StagesTimedWhereTheTimeGoes(t *testing.T) {
 	}
 	if st := stages["commit"]; st != nil && st.sum < commitDelay.Seconds() {
 		t.Errorf("commit stage %.3f s, the append took at least %v", st.sum, commitDelay)
+	}
+}
+
+// TestGateway_ManyFilesAreFetchedSideBySideAndTheRestQueued sends one
+// message naming more files than a delivery fetches before its
+// acknowledgement: the first ones are fetched several at once, in order in
+// the record; the rest are queued, due at once, and the retry loop closes
+// each with an attachment_fetched record.
+func TestGateway_ManyFilesAreFetchedSideBySideAndTheRestQueued(t *testing.T) {
+	e := newEnv(t, nil)
+	e.conn.mediaDelay = 20 * time.Millisecond
+	var refs []string
+	for i := range maxInlineMedia + 4 {
+		ref := fmt.Sprintf("f%02d", i)
+		e.conn.media[ref] = "DATA-" + ref
+		refs = append(refs, `"`+ref+`"`)
+	}
+	if code, body := e.post(t, `{"id":"album","text":"statements","medias":[`+strings.Join(refs, ",")+`]}`, true); code != 200 {
+		t.Fatalf("HTTP %d %s", code, body)
+	}
+	if top := e.conn.maxInFlight.Load(); top < 2 || top > mediaParallel {
+		t.Errorf("at most %d fetches ran at once, want 2..%d", top, mediaParallel)
+	}
+	ev, err := e.a.Get(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Attachments) != maxInlineMedia+4 {
+		t.Fatalf("%d attachments, want %d", len(ev.Attachments), maxInlineMedia+4)
+	}
+	for i, att := range ev.Attachments {
+		want := fmt.Sprintf("f%02d", i)
+		data, err := e.a.Attachment(t.Context(), &att)
+		switch {
+		case att.Ref != want:
+			t.Errorf("attachment %d is %s: out of order", i, att.Ref)
+		case i < maxInlineMedia && (err != nil || string(data) != "DATA-"+want || att.Error != ""):
+			t.Errorf("attachment %d not fetched inline: %q %v %q", i, data, err, att.Error)
+		case i >= maxInlineMedia && (att.Blob != "" || !strings.Contains(att.Error, "queued")):
+			t.Errorf("attachment %d: blob %q, error %q; want it queued", i, att.Blob, att.Error)
+		}
+	}
+	if names, _ := e.q.List(); len(names) != 4 {
+		t.Fatalf("%d fetches queued, want 4", len(names))
+	}
+	// Due at once: the next pass of the retry loop takes them.
+	if n, err := e.g.RetryDueMedia(t.Context()); n != 4 || err != nil {
+		t.Fatalf("retry pass closed %d (%v), want 4", n, err)
+	}
+	for seq := uint64(1); seq < e.a.Len(); seq++ {
+		rec, err := e.a.Get(seq)
+		if err != nil || rec.Subtype != SubtypeAttachmentFetched || rec.Target != "album" || len(rec.Attachments) != 1 {
+			t.Fatalf("record %d: %+v, %v; want an attachment_fetched record for the album", seq, rec, err)
+		}
+	}
+	if h := e.g.Channels()[0]; h.MediaErrors != 0 {
+		t.Errorf("%d media errors counted for files deferred on purpose", h.MediaErrors)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -51,41 +53,104 @@ type mediaTask struct {
 	LastError string             `json:"last_error"`
 }
 
-// fetchMedia downloads an event's media into its attachments. A failure is
-// recorded in the attachment (Error, Ref) and counted; one that may pass
-// later is queued durably before the delivery is acknowledged. The event is
-// stored either way, so nothing waits on a provider's media server. The
-// error is only for a retry that could not be queued.
-func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, ev *connector.Event) error {
-	name := ch.Config.Name
-	for i, m := range ev.Media {
-		g.m.mediaInFlight.WithLabelValues(name).Inc()
-		att := onrecord.Attachment{Name: m.Name, ContentType: m.ContentType, Ref: m.Ref}
-		data, ctype, err := g.fetchOne(ctx, ch, m)
-		g.m.mediaInFlight.WithLabelValues(name).Dec()
-		att.Data = data
-		if ctype != "" && att.ContentType == "" {
-			att.ContentType = ctype
+// mediaParallel is how many files of one delivery are fetched at once. An
+// MMS or a Slack message carries up to ten, a WhatsApp batch or history
+// webhook more; fetched one after another from a distant provider they
+// could outlast the provider's webhook timeout, and it would send them all
+// again.
+const mediaParallel = 4
+
+// maxInlineMedia is the most files of one delivery fetched before it is
+// acknowledged. The rest are queued durably, due at once, and fetched
+// right after by the media retry loop (RetryMedia), each closed by an
+// attachment_fetched record: the delivery is answered in time, and a
+// webhook naming weeks of media (WhatsApp's history) is not held in memory
+// whole. Without a queue every file is fetched before the acknowledgement.
+const maxInlineMedia = 16
+
+// errDeferred is the note on an attachment left to the queue.
+var errDeferred = fmt.Errorf("not fetched before the acknowledgement: more than %d files in one delivery", maxInlineMedia)
+
+// fetchMedia downloads the media of a delivery's events into their
+// attachments, mediaParallel at a time. A failure is recorded in the
+// attachment (Error, Ref) and counted; one that may pass later is queued
+// durably before the delivery is acknowledged. The events are stored
+// either way, so nothing waits on a provider's media server. The error is
+// only for a retry that could not be queued.
+func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connector.Event) error {
+	type job struct{ ev, i int }
+	var jobs []job
+	atts := make([][]onrecord.Attachment, len(events))
+	for e := range events {
+		atts[e] = make([]onrecord.Attachment, len(events[e].Media))
+		for i := range events[e].Media {
+			jobs = append(jobs, job{e, i})
 		}
-		if att.Name == "" {
-			att.Name = "attachment"
-		}
-		if err != nil {
-			att.Error = truncate(err.Error(), 300)
-			g.m.mediaErrors.WithLabelValues(name).Inc()
-			ch.health.mediaErrors.Add(1)
-			if retryable(err) && g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0 {
-				if qerr := g.queueMedia(ch, &ev.Event, i, m, err); qerr != nil {
-					return qerr
-				}
-				att.Error += " (retrying)"
-			}
-			g.log.Warn("media not fetched; failure recorded in the record", "channel", name, "err", err)
-		}
-		ev.Attachments = append(ev.Attachments, att)
 	}
-	ev.Media = nil
+	if len(jobs) == 0 {
+		return nil
+	}
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(mediaParallel, len(jobs)) {
+		wg.Go(func() {
+			for k := next.Add(1) - 1; k < int64(len(jobs)); k = next.Add(1) - 1 {
+				j := jobs[k]
+				atts[j.ev][j.i], errs[k] = g.fetchAttachment(ctx, ch, &events[j.ev], j.i, k >= maxInlineMedia)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for e := range events {
+		if len(events[e].Media) > 0 {
+			events[e].Attachments = append(events[e].Attachments, atts[e]...)
+			events[e].Media = nil
+		}
+	}
 	return nil
+}
+
+// fetchAttachment fetches media i of ev, or with deferred set queues it to
+// be fetched after the acknowledgement. It reads ev and changes nothing in
+// it: the attachments of one delivery are fetched side by side.
+func (g *Gateway) fetchAttachment(ctx context.Context, ch *channel, ev *connector.Event, i int, deferred bool) (onrecord.Attachment, error) {
+	name := ch.Config.Name
+	m := ev.Media[i]
+	att := onrecord.Attachment{Name: m.Name, ContentType: m.ContentType, Ref: m.Ref}
+	if att.Name == "" {
+		att.Name = "attachment"
+	}
+	if deferred && g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0 {
+		if err := g.queueMedia(ch, &ev.Event, i, m, errDeferred, g.opts.Now()); err != nil {
+			return att, err
+		}
+		att.Error = errDeferred.Error() + " (queued)"
+		return att, nil
+	}
+	g.m.mediaInFlight.WithLabelValues(name).Inc()
+	data, ctype, err := g.fetchOne(ctx, ch, m)
+	g.m.mediaInFlight.WithLabelValues(name).Dec()
+	att.Data = data
+	if ctype != "" && att.ContentType == "" {
+		att.ContentType = ctype
+	}
+	if err != nil {
+		att.Error = truncate(err.Error(), 300)
+		g.m.mediaErrors.WithLabelValues(name).Inc()
+		ch.health.mediaErrors.Add(1)
+		if retryable(err) && g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0 {
+			if qerr := g.queueMedia(ch, &ev.Event, i, m, err, g.opts.Now().Add(g.opts.MediaRetry[0])); qerr != nil {
+				return att, qerr
+			}
+			att.Error += " (retrying)"
+		}
+		g.log.Warn("media not fetched; failure recorded in the record", "channel", name, "err", err)
+	}
+	return att, nil
 }
 
 // retryable says whether a fetch may succeed later. A file over the size
@@ -107,11 +172,11 @@ func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRe
 	return data, ctype, err
 }
 
-func (g *Gateway) queueMedia(ch *channel, ev *onrecord.Event, i int, m connector.MediaRef, cause error) error {
+func (g *Gateway) queueMedia(ch *channel, ev *onrecord.Event, i int, m connector.MediaRef, cause error, nextAt time.Time) error {
 	orig := *ev
 	orig.Body, orig.Raw, orig.Attachments, orig.Meta = "", nil, nil, nil
 	t := mediaTask{Channel: ch.Config.Name, Original: orig, Index: i, Media: m,
-		NextAt: g.opts.Now().Add(g.opts.MediaRetry[0]), LastError: truncate(cause.Error(), 300)}
+		NextAt: nextAt, LastError: truncate(cause.Error(), 300)}
 	b, err := json.Marshal(&t)
 	if err != nil {
 		return fmt.Errorf("encode media task: %w", err)
