@@ -346,11 +346,12 @@ func TestCLI_OutputOntoAFullDiskFails(t *testing.T) {
 	}
 }
 
-// TestServe_SIGHUPReloadsAPITokens: an API token taken out of the
-// configuration file is refused once serve has had SIGHUP, and the new
-// one accepted, without a restart; a configuration made invalid meanwhile
-// changes nothing.
-func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
+// TestServe_SIGHUPReloadsAPITokensAndChannelSecrets: an API token taken
+// out of the configuration file is refused once serve has had SIGHUP, and
+// the new one accepted, without a restart; a configuration made invalid
+// meanwhile changes nothing. A channel secret rotated in its file: is
+// taken the same way.
+func TestServe_SIGHUPReloadsAPITokensAndChannelSecrets(t *testing.T) {
 	build(t)
 	dir := t.TempDir()
 	pub, adm := freePort(t), freePort(t)
@@ -362,8 +363,17 @@ func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A Telegram channel whose secret_token is read from a file: rotated
+	// by rewriting the file and SIGHUP.
+	secretFile := filepath.Join(dir, "tg.secret")
+	const oldSecret, newSecret = "tg-old-0123456789abcdef0123", "tg-new-0123456789abcdef0123"
+	if err := os.WriteFile(secretFile, []byte(oldSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	withToken := func(name, token string) string {
-		return fmt.Sprintf("listen = %q\nadmin_listen = %q\n\n[[api_token]]\nname = %q\ntoken = %q\n", pub, adm, name, token)
+		return fmt.Sprintf("listen = %q\nadmin_listen = %q\n\n[[api_token]]\nname = %q\ntoken = %q\n\n"+
+			"[[channel]]\nname = \"tg\"\ntype = \"telegram\"\nbot_token = \"123456:test-bot-token-0123456789\"\nsecret_token = %q\n",
+			pub, adm, name, token, "file:"+secretFile)
 	}
 	writeCfg(withToken("ediscovery", leaked))
 	srv := startServe(t, dir, nil, "--config", cfgFile)
@@ -405,6 +415,33 @@ func TestServe_SIGHUPReloadsAPITokens(t *testing.T) {
 	}
 	if !strings.Contains(srv.output(), "API tokens reloaded") {
 		t.Errorf("no log line for the reload:\n%s", srv.output())
+	}
+
+	// The channel's secret, rotated in its file.
+	hook := func(secret string) int {
+		req, _ := http.NewRequest("POST", "http://"+pub+"/hooks/tg", strings.NewReader(`{"update_id":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if hook(oldSecret) != 200 || hook(newSecret) != 401 {
+		t.Fatalf("before the rotation: %d %d", hook(oldSecret), hook(newSecret))
+	}
+	if err := os.WriteFile(secretFile, []byte(newSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("the rotated channel secret was not taken after SIGHUP", func() bool { return hook(newSecret) == 200 })
+	if got := hook(oldSecret); got != 401 {
+		t.Fatalf("the old channel secret after SIGHUP: %d, want 401", got)
+	}
+	if out := srv.output(); !strings.Contains(out, "channel credentials reloaded") || strings.Contains(out, newSecret) {
+		t.Errorf("the reload's log line is missing or names the secret:\n%s", out)
 	}
 }
 

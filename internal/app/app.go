@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -46,6 +47,10 @@ type App struct {
 	// runCtx lives from Start to shutdown: background work (exports) ends
 	// with it.
 	runCtx context.Context
+	// channels are the channels as the gateway runs them now, credentials
+	// included (ReloadChannels compares against them).
+	channelsMu sync.Mutex
+	channels   []ingest.Channel
 }
 
 // Options configure Open.
@@ -139,7 +144,8 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: apiTokens, log: log,
-		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background()}, nil
+		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background(),
+		channels: channels}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -131,7 +132,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 				case <-ctx.Done():
 					return
 				case <-hup:
-					reloadTokens(ctx, a, cfg, hooks.reload, log)
+					reload(ctx, a, cfg, hooks.reload, log)
 				}
 			}
 		})
@@ -158,26 +159,41 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	return ExitOK
 }
 
-// reloadTokens is SIGHUP: the configuration is read again and its API
-// tokens replace the running ones (revoking a leaked token needs no
-// restart, which takes capture down for the journal's replay).
-// Nothing else is changed; a configuration that is not valid changes
-// nothing.
-func reloadTokens(ctx context.Context, a *app.App, running config.Config, load func() (config.Config, error), log *slog.Logger) {
+// reload is SIGHUP: the configuration is read again; its API tokens
+// replace the running ones (revoking a leaked token needs no restart,
+// which takes capture down for the journal's replay), and so do its
+// channels' credentials (a rotated app secret, auth token or signing
+// secret). Nothing else is changed; a configuration that is not valid
+// changes nothing, and each of the two parts changes all or nothing.
+func reload(ctx context.Context, a *app.App, running config.Config, load func() (config.Config, error), log *slog.Logger) {
 	next, err := load()
 	if err != nil {
-		log.Error("SIGHUP: the configuration is not valid, so nothing was reloaded; the API tokens in use are unchanged", "err", err)
+		log.Error("SIGHUP: the configuration is not valid, so nothing was reloaded; the API tokens and channel credentials in use are unchanged", "err", err)
 		return
 	}
 	if err := a.ReloadAPITokens(ctx, next); err != nil {
 		log.Error("SIGHUP: API tokens not reloaded; those in use are unchanged", "err", err)
-		return
 	}
-	was, now := running, next
-	was.APITokens, was.NamedAPITokens, now.APITokens, now.NamedAPITokens = nil, nil, nil, nil
-	if !reflect.DeepEqual(was, now) {
-		log.Warn("SIGHUP reloads the API tokens only: restart serve for the other changes to the configuration to take effect")
+	if _, err := a.ReloadChannels(ctx, next); err != nil {
+		log.Error("SIGHUP: channel credentials not reloaded; those in use are unchanged", "err", err)
 	}
+	if !reflect.DeepEqual(withoutReloadable(running), withoutReloadable(next)) {
+		log.Warn("SIGHUP reloads the API tokens and the channels' credentials only: restart serve for the other changes to the configuration to take effect")
+	}
+}
+
+// withoutReloadable is cfg without what SIGHUP reloads.
+func withoutReloadable(cfg config.Config) config.Config {
+	cfg.APITokens, cfg.NamedAPITokens = nil, nil
+	cfg.Channels = slices.Clone(cfg.Channels)
+	for i := range cfg.Channels {
+		ch := &cfg.Channels[i]
+		for _, v := range ch.Secrets() {
+			*v = ""
+		}
+		ch.SharedKeys = nil
+	}
+	return cfg
 }
 
 // switchHandler serves with whichever handler was set last.

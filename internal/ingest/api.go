@@ -119,7 +119,7 @@ func (g *Gateway) commitAndSend(ctx context.Context, ch *channel, msg *onrecord.
 		}
 		return status, map[string]any{"error": "not sent: the message could not be recorded: " + err.Error()}
 	}
-	pid, sendErr := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: msg.Body, Attachments: msg.Attachments, Group: msg.Group})
+	pid, sendErr := ch.connector().Send(ctx, ch.Client, connector.Outbound{To: to, Body: msg.Body, Attachments: msg.Attachments, Group: msg.Group})
 	st := onrecord.Event{
 		Channel: ch.Config.Name, Kind: onrecord.KindStatus, ProviderID: localID + ":sent", Conversation: to,
 		Direction: onrecord.Outbound, Sender: msg.Sender, SentAt: g.opts.Now().UTC(),
@@ -153,6 +153,6 @@ func (g *Gateway) SendText(ctx context.Context, channel, to, body string) error 
 	if ch == nil {
 		return onrecord.Errorf(onrecord.ENOTFOUND, "no channel named %s", channel)
 	}
-	_, err := ch.Connector.Send(ctx, ch.Client, connector.Outbound{To: to, Body: body})
+	_, err := ch.connector().Send(ctx, ch.Client, connector.Outbound{To: to, Body: body})
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -83,7 +84,14 @@ type channel struct {
 	// stages are the channel's onrecord_webhook_stage_seconds series,
 	// looked up once rather than per delivery.
 	stages [numStages]prometheus.Observer
+	// conn is the connector in use: Channel.Connector until its
+	// credentials are replaced (ReplaceConnectors).
+	conn atomic.Pointer[connector.Connector]
 }
+
+// connector is the channel's connector now. A delivery takes it once and
+// finishes with it, whatever replaces it meanwhile.
+func (ch *channel) connector() connector.Connector { return *ch.conn.Load() }
 
 // New builds a gateway.
 func New(opts Options) (*Gateway, error) {
@@ -117,6 +125,7 @@ func New(opts Options) (*Gateway, error) {
 			c.Client = fetch.NewClient(fetch.Options{Timeout: 30 * time.Second})
 		}
 		ch := &channel{Channel: c, health: newHealth()}
+		ch.conn.Store(&c.Connector)
 		for i, s := range StageNames {
 			ch.stages[i] = g.m.stages.WithLabelValues(c.Config.Name, s)
 		}
@@ -127,6 +136,24 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// ReplaceConnectors puts connectors built with new credentials (a rotated
+// app secret, auth token or signing secret) in place of the named
+// channels' connectors. A delivery being handled finishes with the one it
+// started with; the next one is checked with the new. Every name must be a
+// configured channel; nothing is replaced otherwise. A channel's stream
+// (signal-cli), which carries no credential, keeps its connector.
+func (g *Gateway) ReplaceConnectors(next map[string]connector.Connector) error {
+	for name, c := range next {
+		if g.channels[name] == nil || c == nil {
+			return fmt.Errorf("ingest: no channel %q to replace the connector of", name)
+		}
+	}
+	for name, c := range next {
+		g.channels[name].conn.Store(&c)
+	}
+	return nil
 }
 
 // Register adds the webhook routes to mux.
@@ -186,7 +213,7 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, URL: r.URL, PublicURL: g.publicURL(r), Header: r.Header,
 		Body: body, ReceivedAt: start.UTC(), RemoteAddr: r.RemoteAddr,
 	}
-	if resp, ok, err := handshake(ch.Connector, req); err != nil {
+	if resp, ok, err := handshake(ch.connector(), req); err != nil {
 		if errors.Is(err, connector.ErrSignature) {
 			status, msg := g.refuse(ch, req, err)
 			http.Error(w, msg, status)
@@ -274,11 +301,12 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		return http.StatusNotFound, "no such channel"
 	}
 	timer := stageTimer{obs: &ch.stages, last: time.Now()}
-	if err := ch.Connector.Authenticate(req); err != nil {
+	conn := ch.connector()
+	if err := conn.Authenticate(req); err != nil {
 		return g.refuse(ch, req, err)
 	}
 	timer.done(stageVerify)
-	events, perr := parse(ch.Connector, req)
+	events, perr := parse(conn, req)
 	timer.done(stageParse)
 	if perr == nil {
 		for i := range events {

@@ -643,3 +643,36 @@ func TestGateway_ManyFilesAreFetchedSideBySideAndTheRestQueued(t *testing.T) {
 		t.Errorf("%d media errors counted for files deferred on purpose", h.MediaErrors)
 	}
 }
+
+// TestGateway_ReplaceConnectorsRotatesCredentials replaces the channel's
+// connector with one built with a new secret: deliveries signed with the
+// old secret are refused from then on, those signed with the new one
+// accepted; an unknown channel replaces nothing.
+func TestGateway_ReplaceConnectorsRotatesCredentials(t *testing.T) {
+	e := newEnv(t, nil)
+	if code, _ := e.post(t, `{"id":"before","text":"old secret"}`, true); code != 200 {
+		t.Fatalf("old secret before the rotation: %d", code)
+	}
+	rotated := &testConnector{secret: []byte("n3w-s3cret"), media: e.conn.media}
+	if err := e.g.ReplaceConnectors(map[string]connector.Connector{"t": rotated, "nope": rotated}); err == nil {
+		t.Fatal("a replacement naming an unknown channel was taken")
+	}
+	if code, _ := e.post(t, `{"id":"still","text":"old secret"}`, true); code != 200 {
+		t.Fatalf("a refused replacement changed the connector: %d", code)
+	}
+	if err := e.g.ReplaceConnectors(map[string]connector.Connector{"t": rotated}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.post(t, `{"id":"after-old","text":"old secret"}`, true); code != 401 {
+		t.Fatalf("old secret after the rotation: %d, want 401", code)
+	}
+	old := e.conn
+	e.conn = rotated // post signs with e.conn's secret
+	if code, body := e.post(t, `{"id":"after-new","text":"new secret"}`, true); code != 200 {
+		t.Fatalf("new secret after the rotation: %d %s", code, body)
+	}
+	e.conn = old
+	if n := e.a.Len(); n != 3 {
+		t.Fatalf("%d records, want 3", n)
+	}
+}

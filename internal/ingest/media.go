@@ -163,7 +163,7 @@ func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRe
 	if m.Size > g.opts.MaxMediaBytes {
 		return nil, "", fmt.Errorf("%w: announced %d bytes", fetch.ErrTooLarge, m.Size)
 	}
-	body, ctype, err := ch.Connector.Fetch(ctx, ch.Client, m)
+	body, ctype, err := ch.connector().Fetch(ctx, ch.Client, m)
 	if err != nil {
 		return nil, "", err
 	}
