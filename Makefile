@@ -29,7 +29,7 @@ lint: tools
 # gosec over the code that ships, tests aside. Every finding is fixed or
 # marked `#nosec Gnnn -- why` where it stands. Not run: G104 (unchecked
 # errors: vet and staticcheck look at those, and most are deliberate, such
-# as a Close after the data is durable), G115 (integer conversions: 85
+# as a Close after the data is durable), G115 (integer conversions: 52
 # findings, almost all lengths and offsets; a review of its own; gated
 # below for the packages that have none) and G304
 # (a file path from a variable: every one is the operator's configuration
@@ -42,9 +42,10 @@ sec: tools
 
 # The packages that read what providers, importers and API callers send,
 # and have no G115 finding: an unchecked integer conversion added there
-# fails the build. (The rest have 85 findings to review first.)
+# fails the build. (The rest have 52 findings to review first.)
 G115_CLEAN := ./internal/connector/... ./internal/ingest/... ./internal/fetch/... ./internal/importer/... \
-	./internal/archive/... ./internal/app/... ./internal/config/... ./internal/queue/... ./internal/search/...
+	./internal/archive/... ./internal/app/... ./internal/config/... ./internal/queue/... ./internal/search/... \
+	./internal/policy/...
 
 vuln: tools
 	$(TOOLS)/govulncheck -db file://$(VULNDB) ./...
