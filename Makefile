@@ -29,7 +29,7 @@ lint: tools
 # gosec over the code that ships, tests aside. Every finding is fixed or
 # marked `#nosec Gnnn -- why` where it stands. Not run: G104 (unchecked
 # errors: vet and staticcheck look at those, and most are deliberate, such
-# as a Close after the data is durable), G115 (integer conversions: 52
+# as a Close after the data is durable), G115 (integer conversions: 29
 # findings, almost all lengths and offsets; a review of its own; gated
 # below for the packages that have none) and G304
 # (a file path from a variable: every one is the operator's configuration
@@ -41,11 +41,12 @@ sec: tools
 	$(TOOLS)/gosec -quiet -include=G115 $(G115_CLEAN)
 
 # The packages that read what providers, importers and API callers send,
-# and have no G115 finding: an unchecked integer conversion added there
-# fails the build. (The rest have 52 findings to review first.)
+# and the record format, journal and log, which the verifier reads from
+# exports; none has a G115 finding left: an unchecked integer conversion added there
+# fails the build. (The rest have 29 findings to review first.)
 G115_CLEAN := ./internal/connector/... ./internal/ingest/... ./internal/fetch/... ./internal/importer/... \
 	./internal/archive/... ./internal/app/... ./internal/config/... ./internal/queue/... ./internal/search/... \
-	./internal/policy/...
+	./internal/policy/... ./record/... ./internal/journal/... ./internal/ledger/...
 
 vuln: tools
 	$(TOOLS)/govulncheck -db file://$(VULNDB) ./...

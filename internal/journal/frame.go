@@ -23,7 +23,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // does not move anything to the heap (crc32.Checksum's argument escapes).
 func appendFrameHeader(b []byte, n int, dataCRC uint32) []byte {
 	off := len(b)
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(n)) // #nosec G115 -- n <= maxFrameLen (1 GiB): Append refuses larger records
 	b = binary.LittleEndian.AppendUint32(b, dataCRC)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[off:off+8], castagnoli))
 }
@@ -72,7 +72,7 @@ func decodeFrame(b []byte) (data []byte, size int, st frameStatus) {
 		return nil, 0, frameBadHeader
 	}
 	n := binary.LittleEndian.Uint32(b[0:4])
-	if n > maxFrameLen || uint64(n) > uint64(len(b)-frameHeaderSize) {
+	if n > maxFrameLen || uint64(n) > uint64(len(b)-frameHeaderSize) { // #nosec G115 -- len(b) >= frameHeaderSize, checked above
 		return nil, 0, frameOverrun
 	}
 	data = b[frameHeaderSize : frameHeaderSize+int(n)]

@@ -117,15 +117,15 @@ func (j *Journal) writeBatch(b *batch) (uint64, error) {
 	first := j.next
 	// The offsets of the batch's frames that fall on a mark.
 	var marks []int64
-	for i, o := uint64(0), 0; i < uint64(b.n) && o+frameHeaderSize <= len(b.buf); i++ {
+	for i, o := uint64(0), 0; i < uint64(b.n) && o+frameHeaderSize <= len(b.buf); i++ { // #nosec G115 -- a batch's record count, never negative
 		if (seg.count+i)%markEvery == 0 {
 			marks = append(marks, seg.off+int64(o))
 		}
 		o += frameHeaderSize + int(binary.LittleEndian.Uint32(b.buf[o:o+4]))
 	}
 	seg.off += int64(len(b.buf))
-	seg.count += uint64(b.n)
-	j.next += uint64(b.n)
+	seg.count += uint64(b.n) // #nosec G115 -- a batch's record count, never negative
+	j.next += uint64(b.n)    // #nosec G115 -- a batch's record count, never negative
 	j.segMu.Lock()
 	last := &j.segs[len(j.segs)-1]
 	last.count, last.end = seg.count, seg.off

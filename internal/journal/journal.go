@@ -374,7 +374,7 @@ func (j *Journal) Append(ctx context.Context, data []byte) (uint64, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		return b.first + uint64(idx), nil
+		return b.first + uint64(idx), nil // #nosec G115 -- an index into the batch, never negative
 	case <-ctx.Done():
 		return 0, fmt.Errorf("journal: append not confirmed, the record may still be committed: %w", ctx.Err())
 	}
@@ -484,8 +484,8 @@ func (j *Journal) scanCommitted(s segmentRef, from uint64, br **bufio.Reader, bu
 	defer f.Close()
 	off, seq := int64(segmentHeaderSize), s.first
 	if from > s.first {
-		if k := int((from - s.first) / markEvery); k < len(s.marks) {
-			off, seq = s.marks[k], s.first+uint64(k)*markEvery
+		if k := int((from - s.first) / markEvery); k < len(s.marks) { // #nosec G115 -- compared with len(s.marks) before use; a segment holds far fewer than 2^63 marks
+			off, seq = s.marks[k], s.first+uint64(k)*markEvery // #nosec G115 -- k is a non-negative index into s.marks
 		}
 	}
 	sr := io.NewSectionReader(f, off, s.end-off)

@@ -57,12 +57,12 @@ func (l *Ledger) ReadEntryBundle(index uint64, width int) ([]byte, error) {
 	from := index * TileWidth
 	// The callback may do I/O, so it runs without the tree lock; the
 	// leaves it returns are immutable, so nothing can change under us.
-	entries, err := l.entries(from, from+uint64(width))
+	entries, err := l.entries(from, from+uint64(width)) // #nosec G115 -- width is 1..TileWidth, checked above
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read entries [%d, %d): %w", from, from+uint64(width), err)
+		return nil, fmt.Errorf("ledger: read entries [%d, %d): %w", from, from+uint64(width), err) // #nosec G115 -- width is 1..TileWidth, checked above
 	}
 	if len(entries) != width {
-		return nil, fmt.Errorf("ledger: read entries [%d, %d): got %d entries", from, from+uint64(width), len(entries))
+		return nil, fmt.Errorf("ledger: read entries [%d, %d): got %d entries", from, from+uint64(width), len(entries)) // #nosec G115 -- width is 1..TileWidth, checked above
 	}
 	n := 0
 	for _, e := range entries {
@@ -76,7 +76,7 @@ func (l *Ledger) ReadEntryBundle(index uint64, width int) ([]byte, error) {
 		if record.LeafHash(e) != leaves[i] {
 			return nil, fmt.Errorf("ledger: entry %d does not match its leaf hash; the journal is damaged", from+uint64(i))
 		}
-		out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+		out = binary.BigEndian.AppendUint16(out, uint16(len(e))) // #nosec G115 -- len(e) <= MaxUint16, checked above
 		out = append(out, e...)
 	}
 	return out, nil
