@@ -28,8 +28,8 @@ func Forms(s string) map[string][]byte {
 	le := make([]byte, 0, 2*len(s))
 	be := make([]byte, 0, 2*len(s))
 	for _, u := range utf16.Encode([]rune(s)) {
-		le = append(le, byte(u), byte(u>>8))
-		be = append(be, byte(u>>8), byte(u))
+		le = append(le, byte(u), byte(u>>8)) // #nosec G115 -- the low and high bytes of a UTF-16 unit, on purpose
+		be = append(be, byte(u>>8), byte(u)) // #nosec G115 -- the high and low bytes of a UTF-16 unit, on purpose
 	}
 	h := hex.EncodeToString([]byte(s))
 	forms := map[string][]byte{"utf-8": []byte(s), "utf-16le": le, "utf-16be": be, "hex": []byte(h), "HEX": []byte(strings.ToUpper(h))}

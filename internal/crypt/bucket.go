@@ -30,7 +30,7 @@ func BucketName(class string, t time.Time) string {
 	b := make([]byte, 0, len(class)+11)
 	b = append(b, class...)
 	b = append(b, '/', byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
-		'-', byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+d/10), byte('0'+d%10))
+		'-', byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+d/10), byte('0'+d%10)) // #nosec G115 -- single decimal digits of a month and a day
 	return string(b)
 }
 

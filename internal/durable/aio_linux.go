@@ -89,10 +89,10 @@ func (a *aioSync) fdatasync(f *os.File) error {
 		return err
 	}
 	a.seq++
-	cb := &iocb{data: a.seq, opcode: iocbCmdFdsync, flags: iocbFlagResfd, resfd: uint32(a.efdNum)}
+	cb := &iocb{data: a.seq, opcode: iocbCmdFdsync, flags: iocbFlagResfd, resfd: uint32(a.efdNum)} // #nosec G115 -- a file descriptor number: small and non-negative
 	var serr unix.Errno
 	if err := rc.Control(func(fd uintptr) {
-		cb.fildes = uint32(fd)
+		cb.fildes = uint32(fd)           // #nosec G115 -- a file descriptor number: small and non-negative
 		p := uintptr(unsafe.Pointer(cb)) // #nosec G103 -- io_submit takes an array of iocb pointers
 		for {
 			// io_submit copies the request; the kernel keeps no

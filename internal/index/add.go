@@ -278,7 +278,7 @@ func (w *writer) add(entries []Entry) error {
 	epoch := int64(-1)
 	var attNames, recipientNames []string
 	for _, en := range entries {
-		seq := int64(en.Seq)
+		seq := int64(en.Seq) // #nosec G115 -- checked just below: a negative result is refused
 		if seq < 0 {
 			return fmt.Errorf("seq %d is out of range", en.Seq)
 		}

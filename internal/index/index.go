@@ -356,7 +356,7 @@ func (ix *Index) Position(ctx context.Context) (uint64, error) {
 	if err := ix.db.QueryRowContext(ctx, "SELECT v FROM state WHERE k = 'position'").Scan(&pos); err != nil {
 		return 0, fmt.Errorf("index position: %w", err)
 	}
-	return uint64(pos), nil
+	return uint64(pos), nil // #nosec G115 -- stored by the index itself from a uint64 below 2^63
 }
 
 // removeIndexFiles removes the index's database and its WAL and shared

@@ -318,7 +318,7 @@ func readHit(st *sqlite3.Stmt, seq int64) (Hit, error) {
 	if !st.Step() {
 		return h, errors.Join(st.Err(), st.Reset(), fmt.Errorf("event %d is not indexed", seq))
 	}
-	h.Seq = uint64(st.ColumnInt64(0))
+	h.Seq = uint64(st.ColumnInt64(0)) // #nosec G115 -- index positions are journal seqs + 1, stored from uint64s below 2^63
 	h.ID, h.Channel = st.ColumnText(1), st.ColumnText(2)
 	h.Kind = onrecord.EventKind(st.ColumnText(3))
 	h.Conversation, h.GroupName = st.ColumnText(4), st.ColumnText(5)

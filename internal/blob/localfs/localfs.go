@@ -293,7 +293,7 @@ func (s *Store) Put(ctx context.Context, addr string, b []byte) error {
 	c.buf = appendFrame(c.buf, key, b)
 	s.written++
 	gen := s.written
-	s.index[key] = loc{pack: s.active, off: s.end, size: uint32(len(b)), gen: gen}
+	s.index[key] = loc{pack: s.active, off: s.end, size: uint32(len(b)), gen: gen} // #nosec G115 -- len(b) <= maxBlobSize (2^32-1), checked above
 	s.end += frameHeaderSize + int64(len(b))
 	s.mu.Unlock()
 	return s.waitSynced(gen)

@@ -55,7 +55,7 @@ func parsePackName(name string) (uint32, bool) {
 func appendFrame(buf []byte, key [32]byte, b []byte) []byte {
 	var h [frameHeaderSize]byte
 	copy(h[0:4], frameMagic)
-	binary.LittleEndian.PutUint32(h[8:12], uint32(len(b)))
+	binary.LittleEndian.PutUint32(h[8:12], uint32(len(b))) // #nosec G115 -- len(b) <= maxBlobSize (2^32-1), checked by Put
 	crc := crc32.Update(crc32.Checksum(key[:], castagnoli), castagnoli, b)
 	binary.LittleEndian.PutUint32(h[12:16], crc)
 	copy(h[16:48], key[:])

@@ -59,8 +59,8 @@ func readPackIndex(dir string, n uint32, st fs.FileInfo) ([]scanned, bool) {
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	count := binary.LittleEndian.Uint32(body[24:28])
 	if string(body[:4]) != indexMagic || binary.LittleEndian.Uint32(body[4:8]) != n ||
-		binary.LittleEndian.Uint64(body[8:16]) != uint64(size) ||
-		int64(binary.LittleEndian.Uint64(body[16:24])) != st.ModTime().UnixNano() || binary.LittleEndian.Uint32(body[28:32]) != 0 ||
+		binary.LittleEndian.Uint64(body[8:16]) != uint64(size) || // #nosec G115 -- a file size: never negative
+		int64(binary.LittleEndian.Uint64(body[16:24])) != st.ModTime().UnixNano() || binary.LittleEndian.Uint32(body[28:32]) != 0 || // #nosec G115 -- the bit pattern written below from UnixNano
 		uint64(len(body)) != indexHeaderSize+uint64(count)*indexEntrySize || crc32.Checksum(body, castagnoli) != sum {
 		return nil, false
 	}
@@ -68,7 +68,7 @@ func readPackIndex(dir string, n uint32, st fs.FileInfo) ([]scanned, bool) {
 	for i := range live {
 		e := body[indexHeaderSize+i*indexEntrySize:]
 		copy(live[i].key[:], e[:32])
-		live[i].off = int64(binary.LittleEndian.Uint64(e[32:40]))
+		live[i].off = int64(binary.LittleEndian.Uint64(e[32:40])) // #nosec G115 -- a negative or too large offset is refused just below
 		live[i].size = binary.LittleEndian.Uint32(e[40:44])
 		if live[i].off < 0 || live[i].off+frameHeaderSize+int64(live[i].size) > size {
 			return nil, false
@@ -83,12 +83,12 @@ func writePackIndex(dir string, n uint32, st fs.FileInfo, live []scanned) error 
 	b := make([]byte, indexHeaderSize, indexHeaderSize+len(live)*indexEntrySize+4)
 	copy(b, indexMagic)
 	binary.LittleEndian.PutUint32(b[4:8], n)
-	binary.LittleEndian.PutUint64(b[8:16], uint64(st.Size()))
+	binary.LittleEndian.PutUint64(b[8:16], uint64(st.Size())) // #nosec G115 -- a file size: never negative
 	binary.LittleEndian.PutUint64(b[16:24], uint64(st.ModTime().UnixNano()))
-	binary.LittleEndian.PutUint32(b[24:28], uint32(len(live)))
+	binary.LittleEndian.PutUint32(b[24:28], uint32(len(live))) // #nosec G115 -- the live blobs of one pack (packLimit bytes): far below 2^32
 	for _, l := range live {
 		b = append(b, l.key[:]...)
-		b = binary.LittleEndian.AppendUint64(b, uint64(l.off))
+		b = binary.LittleEndian.AppendUint64(b, uint64(l.off)) // #nosec G115 -- a pack offset: never negative
 		b = binary.LittleEndian.AppendUint32(b, l.size)
 	}
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))

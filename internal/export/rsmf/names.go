@@ -32,8 +32,8 @@ func cleanName(s string, max int) (string, bool) {
 		// No "..", even inside a name: nothing that reads as a parent
 		// directory to a person or a careless tool.
 		dots := r == '.' && len(b) > 0 && b[len(b)-1] == '.'
-		if r < 0x80 && nameByte(byte(r)) && !dots {
-			b = append(b, byte(r))
+		if r < 0x80 && nameByte(byte(r)) && !dots { // #nosec G115 -- r < 0x80, checked first
+			b = append(b, byte(r)) // #nosec G115 -- r < 0x80, checked above
 		} else {
 			b = append(b, '_')
 			changed = true
@@ -86,7 +86,7 @@ func addressPart(s string, label bool, fallback string) string {
 		c := byte('-')
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
-			c = byte(r)
+			c = byte(r) // #nosec G115 -- an ASCII letter, digit or '-', matched by the case
 		case r >= 'A' && r <= 'Z':
 			c = byte(r)
 			if label {
