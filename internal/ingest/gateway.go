@@ -59,7 +59,9 @@ type Options struct {
 	// the sender's standing). It must not fail or block on I/O.
 	Annotate func(ev *onrecord.Event)
 	// Committed, when set, is called with every newly stored captured
-	// event after it is durable (consent answers are read from it).
+	// event after it is durable (consent answers are read from it). It
+	// does not see backfilled history (connector.Event.Backfill): a
+	// months-old "yes" answers nothing asked now.
 	Committed func(ctx context.Context, ev *onrecord.Event)
 	// MediaQueue keeps media fetches that failed for later attempts (see
 	// RetryMedia); nil means a failure is only recorded.
@@ -371,7 +373,7 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 			g.log.Warn("ALERT conflict: provider id stored before with different content; both kept",
 				"channel", name, "kind", ev.Kind, "seq", res.Seq, "first_seq", res.ConflictWith)
 		}
-		if g.opts.Committed != nil {
+		if g.opts.Committed != nil && !events[i].Backfill {
 			g.opts.Committed(ctx, ev)
 		}
 		g.m.events.WithLabelValues(name, string(ev.Kind)).Inc()

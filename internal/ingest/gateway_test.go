@@ -63,6 +63,7 @@ func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error)
 		ID, Text, Media string
 		Medias          []string // more files on the one message
 		Panic           bool
+		Backfill        bool // history sent after the fact
 	}
 	if err := json.Unmarshal(req.Body, &p); err != nil {
 		return nil, err
@@ -78,6 +79,7 @@ func (c *testConnector) Parse(req *connector.Request) ([]connector.Event, error)
 	for _, m := range p.Medias {
 		ev.Media = append(ev.Media, connector.MediaRef{Ref: m, Name: m + ".jpg", ContentType: "image/jpeg"})
 	}
+	ev.Backfill = p.Backfill
 	return []connector.Event{ev}, nil
 }
 
@@ -674,5 +676,22 @@ func TestGateway_ReplaceConnectorsRotatesCredentials(t *testing.T) {
 	e.conn = old
 	if n := e.a.Len(); n != 3 {
 		t.Fatalf("%d records, want 3", n)
+	}
+}
+
+// TestGateway_BackfillIsNotCommittedLive: history a provider sends after
+// the fact is stored like any event, but the Committed hook (consent
+// answers) sees only live events: an old "yes" answers nothing asked now.
+func TestGateway_BackfillIsNotCommittedLive(t *testing.T) {
+	e := newEnv(t, nil)
+	var seen []string
+	e.g.opts.Committed = func(_ context.Context, ev *onrecord.Event) { seen = append(seen, ev.ProviderID) }
+	for _, body := range []string{`{"id":"live","text":"yes"}`, `{"id":"old","text":"yes","backfill":true}`} {
+		if code, msg := e.post(t, body, true); code != 200 {
+			t.Fatalf("%s: HTTP %d %s", body, code, msg)
+		}
+	}
+	if e.a.Len() != 2 || len(seen) != 1 || seen[0] != "live" {
+		t.Fatalf("%d stored, Committed saw %v; want 2 stored and only the live one seen", e.a.Len(), seen)
 	}
 }
