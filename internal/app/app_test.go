@@ -80,6 +80,18 @@ func (h *harness) send(t *testing.T, d sim.Delivery) (int, string) {
 	return code, string(body)
 }
 
+// delivery is the simulators' scripted delivery of kind on channel.
+func (h *harness) delivery(t *testing.T, channel, kind string) sim.Delivery {
+	t.Helper()
+	for _, d := range h.fleet.Deliveries(h.public)[channel] {
+		if d.Kind == kind {
+			return d
+		}
+	}
+	t.Fatalf("the %s simulator has no %s delivery", channel, kind)
+	return sim.Delivery{}
+}
+
 // events reads every event record the archive holds, in order.
 func (h *harness) events(t *testing.T) []*onrecord.Event {
 	t.Helper()

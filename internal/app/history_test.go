@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/onrecord/onrecord"
@@ -20,16 +19,9 @@ import (
 func TestWhatsAppHistoryThroughHTTP(t *testing.T) {
 	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
 	byKind := map[string]sim.Delivery{}
-	for _, d := range h.fleet.Deliveries(h.public)[fleet.WhatsApp] {
-		if strings.HasPrefix(d.Kind, "history") {
-			byKind[d.Kind] = d
-		}
-	}
 	for _, k := range []string{"history_declined", "history", "history_media", "history", "history_media"} {
-		d, ok := byKind[k]
-		if !ok {
-			t.Fatalf("the simulator has no %s delivery", k)
-		}
+		d := h.delivery(t, fleet.WhatsApp, k)
+		byKind[k] = d
 		if code, body := h.send(t, d); code != http.StatusOK {
 			t.Fatalf("%s: HTTP %d %q", k, code, body)
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/onrecord/onrecord/internal/config"
-	"github.com/onrecord/onrecord/internal/sim"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
 
@@ -18,12 +17,7 @@ import (
 // credentials is refused and changes nothing.
 func TestReloadChannels_RotatesCredentialsOnly(t *testing.T) {
 	h := newHarness(t, fleet.Options{SignalStreamCount: -1})
-	var text sim.Delivery
-	for _, d := range h.fleet.Deliveries(h.public)[fleet.WhatsApp] {
-		if d.Kind == "text" {
-			text = d
-		}
-	}
+	text := h.delivery(t, fleet.WhatsApp, "text")
 	withChannel := func(f func(*config.Channel)) config.Config {
 		cfg := h.app.Config
 		cfg.Channels = slices.Clone(cfg.Channels)
