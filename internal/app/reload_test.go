@@ -1,6 +1,7 @@
 package app
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -57,7 +58,7 @@ func TestReloadChannels_RotatesCredentialsOnly(t *testing.T) {
 	for _, ev := range h.events(t) {
 		if ev.Subtype == "admin.channel_credentials" {
 			found = true
-			if ev.Meta["channel:"+fleet.WhatsApp] != "app_secret" || strings.Contains(ev.Body+strings.Join(mapValues(ev.Meta), " "), rotated) {
+			if ev.Meta["channel:"+fleet.WhatsApp] != "app_secret" || strings.Contains(ev.Body+strings.Join(slices.Collect(maps.Values(ev.Meta)), " "), rotated) {
 				t.Errorf("record of the change: %q %v", ev.Body, ev.Meta)
 			}
 		}
@@ -72,12 +73,4 @@ func TestReloadChannels_RotatesCredentialsOnly(t *testing.T) {
 	if code, body := h.send(t, text); code != http.StatusOK {
 		t.Fatalf("signed with the app secret in force again: HTTP %d %s", code, body)
 	}
-}
-
-func mapValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
