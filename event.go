@@ -92,13 +92,21 @@ type Event struct {
 	// SentAtIsReceipt says the provider gave no time for the event, so
 	// SentAt is when onrecord received it. A provider's retry then differs
 	// only in that time and is still recognised as the same event.
-	SentAtIsReceipt bool         `json:"sent_at_is_receipt,omitempty"`
-	CapturedAt      time.Time    `json:"captured_at,omitzero"`
-	Body            string       `json:"body,omitempty"`
-	Target          string       `json:"target,omitempty"`
-	Emoji           string       `json:"emoji,omitempty"`
-	Status          string       `json:"status,omitempty"`
-	Attachments     []Attachment `json:"attachments,omitempty"`
+	SentAtIsReceipt bool      `json:"sent_at_is_receipt,omitempty"`
+	CapturedAt      time.Time `json:"captured_at,omitzero"`
+	Body            string    `json:"body,omitempty"`
+	// BodyBlob holds Body instead of the record in a stored record when
+	// the text, as encoded, is larger than the archive keeps inline (a
+	// 40,000-character Slack message in a multi-byte script): a sealed blob
+	// like an attachment's, so that the record stays small enough for a
+	// log entry bundle (64 KiB). The archive puts the text back in Body
+	// when it reads the record; only a record opened outside it (an export
+	// bundle's disclosed record) shows BodyBlob.
+	BodyBlob    *Attachment  `json:"body_blob,omitempty"`
+	Target      string       `json:"target,omitempty"`
+	Emoji       string       `json:"emoji,omitempty"`
+	Status      string       `json:"status,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Subtype says what kind of content a message carries as the provider
 	// names it ("text", "image", "location", "sticker", "customer_changed_number"...).
 	Subtype string `json:"subtype,omitempty"`

@@ -368,9 +368,9 @@ func attachmentSHA(a *onrecord.Attachment) string {
 
 // ComparableEvent is the form in which a JSONL export line and the record
 // it came from are compared: without what the archive adds (id, capture
-// time), and with attachments and the provider's payload by digest (a
-// record keeps a large payload as a blob, RawBlob, where the line has it
-// inline).
+// time), and with attachments, the provider's payload and the text by
+// digest (a record keeps a large payload or a long text as a blob,
+// RawBlob or BodyBlob, where the line has it inline).
 func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt = "", time.Time{}
@@ -389,6 +389,13 @@ func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 	case len(ev.Raw) > 0:
 		s := sha256.Sum256(ev.Raw)
 		c.Raw, c.RawBlob = nil, &onrecord.Attachment{Name: "raw", SHA256: hex.EncodeToString(s[:])}
+	}
+	switch {
+	case ev.BodyBlob != nil:
+		c.Body, c.BodyBlob = "", &onrecord.Attachment{Name: "body", SHA256: attachmentSHA(ev.BodyBlob)}
+	case ev.Body != "":
+		s := sha256.Sum256([]byte(ev.Body))
+		c.Body, c.BodyBlob = "", &onrecord.Attachment{Name: "body", SHA256: hex.EncodeToString(s[:])}
 	}
 	return json.Marshal(&c)
 }

@@ -559,6 +559,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	if _, ok := a.policy.Classes[class]; !ok || class == config.SystemClass {
 		return Result{}, onrecord.Errorf(onrecord.EINVALID, "retention class %q is not configured", class)
 	}
+	body := ev.Body
 	ev, err := a.sealAttachments(ctx, ev)
 	if err != nil {
 		return Result{}, err
@@ -582,7 +583,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		a.dedup.finish(p, idem, content, false, 0, err)
 		return Result{}, err
 	}
-	res, err := a.appendNew(ctx, ev, enc, bufs, class, idem, content)
+	res, err := a.appendNew(ctx, ev, body, enc, bufs, class, idem, content)
 	a.dedup.finish(p, idem, content, claimed, res.Seq, err)
 	if err == nil && !claimed {
 		res.Conflict, res.ConflictWith = true, firstSeq
@@ -592,7 +593,8 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	return res, err
 }
 
-func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte, bufs *writeBufs, class string, idem, content [32]byte) (Result, error) {
+// body is the event's text as given, which ev (sealed) may keep as a blob.
+func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, body string, enc []byte, bufs *writeBufs, class string, idem, content [32]byte) (Result, error) {
 	now := a.now().UTC()
 	var id [16]byte
 	if _, err := rand.Read(id[:]); err != nil {
@@ -612,9 +614,12 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, enc []byte,
 		return Result{}, err
 	}
 	// What Events would decode from the record, kept for the search
-	// index's tailer (recent.go).
+	// index's tailer (recent.go); the text is put back as inflate does.
 	stored := *ev
 	stored.ID, stored.CapturedAt, stored.RetentionClass = hex.EncodeToString(id[:]), now, class
+	if stored.BodyBlob != nil {
+		stored.Body, stored.BodyBlob = body, nil
+	}
 	if dec, ok := decodedForm(&stored); ok {
 		a.recent.put(&recentRecord{seq: seq, bucket: bucket, ev: dec})
 	}
@@ -864,6 +869,9 @@ func (a *Archive) openEvent(seq uint64, b []byte) (*onrecord.Event, error) {
 	var ev onrecord.Event
 	if err := json.Unmarshal(pt, &ev); err != nil {
 		return nil, fmt.Errorf("decode record %d: %w", seq, err)
+	}
+	if err := a.inflate(&ev); err != nil {
+		return nil, fmt.Errorf("record %d: %w", seq, err)
 	}
 	return &ev, nil
 }

@@ -45,6 +45,9 @@ func appendEvent(b []byte, ev *onrecord.Event) ([]byte, error) {
 		}
 	}
 	b = appendOptString(b, `,"body":`, ev.Body)
+	if ev.BodyBlob != nil {
+		b = appendAttachment(append(b, `,"body_blob":`...), ev.BodyBlob)
+	}
 	b = appendOptString(b, `,"target":`, ev.Target)
 	b = appendOptString(b, `,"emoji":`, ev.Emoji)
 	b = appendOptString(b, `,"status":`, ev.Status)

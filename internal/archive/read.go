@@ -107,11 +107,15 @@ func (a *Archive) disclose(seq uint64, b []byte) Disclosure {
 		if rk, err = a.sealer.RecordKey(env); err == nil {
 			if pt, err = crypt.OpenWithRecordKey(env, rk); err == nil {
 				var ev onrecord.Event
-				if err = json.Unmarshal(pt, &ev); err == nil {
-					d.Event, d.RecordKey = &ev, rk
+				if err = json.Unmarshal(pt, &ev); err != nil {
+					d.Err = fmt.Errorf("decode record %d: %w", seq, err)
 					return d
 				}
-				d.Err = fmt.Errorf("decode record %d: %w", seq, err)
+				if err = a.inflate(&ev); err != nil {
+					d.Err = fmt.Errorf("record %d: %w", seq, err)
+					return d
+				}
+				d.Event, d.RecordKey = &ev, rk
 				return d
 			}
 		}

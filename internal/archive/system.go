@@ -27,6 +27,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	}
 	// A policy set with large lexicons keeps its text as a blob, as a
 	// large provider payload does (RawInline); ReplaySystem reads it back.
+	body := ev.Body
 	ev, err := a.sealAttachments(ctx, ev)
 	if err != nil {
 		return Result{}, err
@@ -45,7 +46,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	if dup {
 		return Result{Seq: seq, Duplicate: true}, nil
 	}
-	res, err := a.appendNew(ctx, ev, enc, bufs, config.SystemClass, idem, content)
+	res, err := a.appendNew(ctx, ev, body, enc, bufs, config.SystemClass, idem, content)
 	a.dedup.finish(p, idem, content, false, res.Seq, err)
 	return res, err
 }
@@ -72,6 +73,9 @@ func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) er
 		}
 		var ev onrecord.Event
 		if err := json.Unmarshal(pt, &ev); err != nil {
+			return fmt.Errorf("system record %d: %w", seq, err)
+		}
+		if err := a.inflate(&ev); err != nil {
 			return fmt.Errorf("system record %d: %w", seq, err)
 		}
 		if ev.RawBlob != nil {

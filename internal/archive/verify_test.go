@@ -24,8 +24,9 @@ func tamperFixture(t *testing.T) (cfgDir string, segs []string, frames []frameAt
 	cfg := testConfig(t, dir)
 	cfg.CheckpointEvery = 10
 	a := mustOpen(t, cfg, nil)
-	for i := range 90 {
-		if _, err := a.Append(t.Context(), event(i, strings.Repeat("x", 30_000)+fmt.Sprint(i))); err != nil {
+	// Texts just within BodyInline, so that they stay in the records.
+	for i := range 180 {
+		if _, err := a.Append(t.Context(), event(i, strings.Repeat("x", 16_000)+fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}

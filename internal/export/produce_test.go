@@ -406,39 +406,66 @@ func TestVerifyExport_NamesTheChangedFileOfEveryFormat(t *testing.T) {
 	}
 }
 
-// TestProduce_LargeRawPayloadExportsWhole: a record keeps a payload over
-// archive.RawInline as a blob; the export has it whole, inline, and
-// verifies against the record, and a change to it is found.
-func TestProduce_LargeRawPayloadExportsWhole(t *testing.T) {
-	a := openArchive(t)
+// TestProduce_BlobsExportWhole: a record keeps a payload over
+// archive.RawInline, and a text over archive.BodyInline, as a blob; the
+// export has it whole, inline, and verifies against the record, and a
+// change to it is found.
+func TestProduce_BlobsExportWhole(t *testing.T) {
 	raw := []byte(`{"update_id":1,"pad":"` + strings.Repeat("p", 3*archive.RawInline) + `"}`)
-	ev := &onrecord.Event{Channel: "telegram", Kind: onrecord.KindUnparsed, ProviderID: "sha256:big", Conversation: "unparsed",
-		Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "unknown"}, SentAt: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), Raw: raw}
-	if _, err := a.Append(t.Context(), ev); err != nil {
-		t.Fatal(err)
+	body := strings.Repeat("档案记录 ", 8_000)
+	cases := []struct {
+		name string
+		ev   onrecord.Event
+		// stored says the record keeps the field as a blob; exported, that
+		// the line has it whole.
+		stored, exported func(*onrecord.Event) bool
+		// old and new are a change to the line's text the verifier must find.
+		old, new string
+	}{
+		{"payload", onrecord.Event{Kind: onrecord.KindUnparsed, ProviderID: "sha256:big", Conversation: "unparsed", Raw: raw},
+			func(ev *onrecord.Event) bool { return ev.RawBlob != nil },
+			func(ev *onrecord.Event) bool { return bytes.Equal(ev.Raw, raw) && ev.RawBlob == nil },
+			base64.StdEncoding.EncodeToString(raw[:30]), base64.StdEncoding.EncodeToString([]byte(`{"update_id":2,"pad":"pppppppp`))},
+		{"text", onrecord.Event{Kind: onrecord.KindMessage, ProviderID: "1.2", Conversation: "C1", Body: body},
+			func(ev *onrecord.Event) bool { return ev.BodyBlob == nil && ev.Body == body },
+			func(ev *onrecord.Event) bool { return ev.Body == body && ev.BodyBlob == nil },
+			"档案记录 档案", "档案记录 档桉"},
 	}
-	if stored, err := a.Get(0); err != nil || stored.RawBlob == nil {
-		t.Fatalf("the payload was not kept as a blob: %+v, %v", stored, err)
-	}
-	dir := filepath.Join(t.TempDir(), "export")
-	if _, err := export.Produce(t.Context(), a, []uint64{0}, dir, jsonl.Write, export.Options{Format: "jsonl", Query: "test", By: "tester"}); err != nil {
-		t.Fatal(err)
-	}
-	line, err := os.ReadFile(filepath.Join(dir, jsonl.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got onrecord.Event
-	if err := json.Unmarshal(line, &got); err != nil || !bytes.Equal(got.Raw, raw) || got.RawBlob != nil {
-		t.Fatalf("exported payload: %d bytes, blob %+v, %v; want the %d bytes inline", len(got.Raw), got.RawBlob, err, len(raw))
-	}
-	if rep := mustVerify(t, dir); !rep.OK {
-		t.Fatalf("export with a blob payload does not verify: %+v", rep)
-	}
-	if err := replaceIn(filepath.Join(dir, jsonl.FileName), base64.StdEncoding.EncodeToString(raw[:30]), base64.StdEncoding.EncodeToString([]byte(`{"update_id":2,"pad":"pppppppp`))); err != nil {
-		t.Fatal(err)
-	}
-	if rep, _ := verify.Export(dir, ""); rep == nil || rep.OK {
-		t.Fatal("a changed payload verified")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := openArchive(t)
+			ev := tc.ev
+			ev.Channel, ev.Direction, ev.Sender, ev.SentAt = "telegram", onrecord.Inbound, onrecord.Party{ID: "unknown"}, time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+			if _, err := a.Append(t.Context(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if env, err := a.Envelope(0); err != nil || len(env) > 65535 {
+				t.Fatalf("record of %d bytes (%v): not kept as a blob", len(env), err)
+			}
+			if stored, err := a.Get(0); err != nil || !tc.stored(stored) {
+				t.Fatalf("the record read back: %v", err)
+			}
+			dir := filepath.Join(t.TempDir(), "export")
+			if _, err := export.Produce(t.Context(), a, []uint64{0}, dir, jsonl.Write, export.Options{Format: "jsonl", Query: "test", By: "tester"}); err != nil {
+				t.Fatal(err)
+			}
+			line, err := os.ReadFile(filepath.Join(dir, jsonl.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got onrecord.Event
+			if err := json.Unmarshal(line, &got); err != nil || !tc.exported(&got) {
+				t.Fatalf("exported line of %d bytes (%v) does not have the %s whole", len(line), err, tc.name)
+			}
+			if rep := mustVerify(t, dir); !rep.OK {
+				t.Fatalf("export with a blob does not verify: %+v", rep)
+			}
+			if err := replaceIn(filepath.Join(dir, jsonl.FileName), tc.old, tc.new); err != nil {
+				t.Fatal(err)
+			}
+			if rep, _ := verify.Export(dir, ""); rep == nil || rep.OK {
+				t.Fatalf("a changed %s verified", tc.name)
+			}
+		})
 	}
 }

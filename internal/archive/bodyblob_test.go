@@ -1,0 +1,102 @@
+package archive
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/onrecord/onrecord"
+)
+
+// TestAppend_LongBodyIsABlob appends messages whose text lies either side
+// of BodyInline, as encoded: each comes back whole, with no BodyBlob, from
+// Get, from Events (served from memory, then from the journal after a
+// reopen) and from ReplaySystem; a retry is still a duplicate; and every
+// record fits a log entry bundle. Before BodyBlob, the 40,000-character
+// message in Chinese (120,000 bytes) made a record of twice the 64 KiB a
+// bundle entry can hold, and every bundle with it in was answered 500.
+func TestAppend_LongBodyIsABlob(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	cases := []struct {
+		name   string
+		body   string
+		raw    []byte
+		inline bool
+	}{
+		{"short", "see you at ten", nil, true},
+		{"ascii at the limit", strings.Repeat("a", BodyInline-2), nil, true},
+		{"ascii over the limit", strings.Repeat("a", BodyInline-1), nil, false},
+		// 3,000 bytes, 18,000 encoded ("\u003c"): long only as encoded.
+		{"markup", strings.Repeat("<", 3000), nil, false},
+		{"chinese, with its payload", strings.Repeat("档案记录", 10_000), []byte(`{"text":"` + strings.Repeat("档案记录", 10_000) + `"}`), false},
+		{"quotes under the limit", strings.Repeat(`"`, BodyInline/2-1), nil, true},
+	}
+	var system string
+	for i, tc := range cases {
+		ev := event(i, tc.body)
+		ev.Raw = tc.raw
+		res, err := a.Append(t.Context(), ev)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if again, err := a.Append(t.Context(), ev); err != nil || !again.Duplicate || again.Seq != res.Seq {
+			t.Fatalf("%s: retry = %+v, %v; want a duplicate of %d", tc.name, again, err, res.Seq)
+		}
+		if ev.Body != tc.body || ev.BodyBlob != nil {
+			t.Fatalf("%s: the caller's event was changed", tc.name)
+		}
+	}
+	system = strings.Repeat("policy text ", 5000)
+	sys := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "note", ProviderID: "note:1", Conversation: "notes",
+		Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "onrecord"}, SentAt: event(0, "").SentAt, Body: system}
+	if _, err := a.AppendSystem(t.Context(), sys); err != nil {
+		t.Fatal(err)
+	}
+	check := func(a *Archive, from string) {
+		t.Helper()
+		seen := 0
+		err := a.Events(0, func(seq uint64, ev *onrecord.Event, err error) error {
+			if err != nil {
+				t.Errorf("%s: record %d: %v", from, seq, err)
+				return nil
+			}
+			if int(seq) == len(cases) {
+				return nil // the system record
+			}
+			seen++
+			tc := cases[seq]
+			if ev.Body != tc.body || ev.BodyBlob != nil {
+				t.Errorf("%s: %s: Events gave %d bytes of text and blob %v, want the %d sent", from, tc.name, len(ev.Body), ev.BodyBlob, len(tc.body))
+			}
+			return nil
+		})
+		if err != nil || seen != len(cases) {
+			t.Fatalf("%s: Events saw %d of %d: %v", from, seen, len(cases), err)
+		}
+		for i, tc := range cases {
+			got, err := a.Get(uint64(i))
+			if err != nil || got.Body != tc.body || got.BodyBlob != nil {
+				t.Errorf("%s: %s: Get gave %d bytes, blob %v, %v", from, tc.name, len(got.Body), got.BodyBlob, err)
+			}
+			env, err := a.Envelope(uint64(i))
+			if err != nil || len(env) > 65535 {
+				t.Errorf("%s: %s: envelope %d bytes, %v; want at most 65535", from, tc.name, len(env), err)
+			}
+			if inline := len(env) > len(tc.body); inline != tc.inline {
+				t.Errorf("%s: %s: text in the record %v (envelope %d bytes), want %v", from, tc.name, inline, len(env), tc.inline)
+			}
+		}
+		var replayed string
+		if err := a.ReplaySystem(func(_ uint64, ev *onrecord.Event) error { replayed = ev.Body; return nil }); err != nil || replayed != system {
+			t.Errorf("%s: ReplaySystem gave %d bytes of text (%v), want %d", from, len(replayed), err, len(system))
+		}
+	}
+	check(a, "in memory")
+	if _, err := a.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ledger().ReadEntryBundle(0, len(cases)+1); err != nil {
+		t.Errorf("entry bundle with the long texts' records: %v", err)
+	}
+	check(reopened(t, a, cfg), "from the journal")
+}
