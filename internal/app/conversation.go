@@ -59,6 +59,12 @@ func Conversation(ctx context.Context, a *archive.Archive, match func(context.Co
 			}
 			ev.Raw, ev.RawBlob = raw, nil
 		}
+		// Where a file is stored and the key that opens it stay in the
+		// record: a key handed out would outlive the record's disposal.
+		// What identifies the file (name, type, size, digest) is shown.
+		for i := range ev.Attachments {
+			ev.Attachments[i].Blob, ev.Attachments[i].BlobKey = "", nil
+		}
 		out.Records = append(out.Records, RecordAtSeq{Seq: seq, Event: ev})
 	}
 	if _, err := a.AppendSystem(ctx, &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "access.view",

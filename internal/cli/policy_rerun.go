@@ -176,12 +176,14 @@ func rerunPolicies(ctx context.Context, a *archive.Archive, set *policy.Set, opt
 			rep.Unreadable = append(rep.Unreadable, seq)
 			return nil
 		case !archive.Searchable(ev):
-			if ev.RawBlob != nil { // a large policy set's text
+			if ev.RawBlob != nil { // a large payload: a policy set, a person with long attributes
 				raw, err := a.Raw(ctx, ev)
 				if err != nil {
 					return fmt.Errorf("system record %d: %w", seq, err)
 				}
-				ev.Raw, ev.RawBlob = raw, nil
+				c := *ev // shared with later readers of Events: not to be changed
+				c.Raw, c.RawBlob = raw, nil
+				ev = &c
 			}
 			return h.apply(seq, ev)
 		case !opts.covers(ev):

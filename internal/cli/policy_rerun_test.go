@@ -241,10 +241,13 @@ func TestPolicyRerun_FlagsOnceWithoutTheText(t *testing.T) {
 
 // TestPolicyRerun_DirectoryAndConsentAsCaptured gives conditions the
 // sender's directory attributes and the contact's consent as they stood
-// when the record was captured.
+// when the record was captured. Ana's title is long enough that her
+// directory record keeps its payload as a blob (archive.RawInline), which
+// the rerun reads back to know her.
 func TestPolicyRerun_DirectoryAndConsentAsCaptured(t *testing.T) {
 	cfg := governanceTestConfig(t)
-	provisionPeople(t, cfg, "user_name,display_name,official,active,identities\nana,Ana,false,true,wa:+15550001\n")
+	title := strings.Repeat("Senior Vice President ", 1000)
+	provisionPeople(t, cfg, "user_name,display_name,title,official,active,identities\nana,Ana,"+title+",false,true,wa:+15550001\n")
 	var clock governanceTestClock
 	day := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
 	clock.set(day)
@@ -272,6 +275,15 @@ rules:
 `}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	blobs := 0
+	if err := a.Events(0, func(_ uint64, ev *onrecord.Event, err error) error {
+		if err == nil && strings.HasPrefix(ev.Subtype, "directory.") && ev.RawBlob != nil {
+			blobs++
+		}
+		return nil
+	}); err != nil || blobs != 1 {
+		t.Fatalf("%d directory records keep their payload as a blob (%v), want Ana's", blobs, err)
 	}
 	rep, err := rerunPolicies(t.Context(), a, set, rerunOptions{By: "tester"})
 	if err != nil {
