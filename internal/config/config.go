@@ -61,6 +61,10 @@ type Config struct {
 	MaxBodyBytes  string `toml:"max_body_bytes"`
 	MaxMediaBytes string `toml:"max_media_bytes"`
 	MediaTimeout  string `toml:"media_timeout"`
+	// MaxBodyMemory bounds the webhook bodies held at once (read, being
+	// verified, parsed and committed); a delivery beyond it is answered
+	// 503 before its body is read.
+	MaxBodyMemory string `toml:"max_body_memory"`
 	// MediaAllowHosts are extra host names (or host:port) media may be
 	// fetched from, beyond each provider's own hosts and api_base_url.
 	MediaAllowHosts []string `toml:"media_allow_hosts"`
@@ -196,7 +200,7 @@ func (ch *Channel) Secrets() map[string]*string {
 var scalarKeys = []string{
 	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "behind_tls_proxy", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
-	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout",
+	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout", "max_body_memory",
 	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
 }
 
@@ -326,6 +330,8 @@ func (c *Config) set(key, v, source string) error {
 		c.MaxMediaBytes = v
 	case "media_timeout":
 		c.MediaTimeout = v
+	case "max_body_memory":
+		c.MaxBodyMemory = v
 	case "organisation":
 		c.Organisation = v
 	case "scim_token":
@@ -455,6 +461,11 @@ func (c *Config) Validate() error {
 	}
 	if n, err := ParseSize(c.MaxBodyBytes); err != nil || n < 1<<10 || n > 64<<20 {
 		bad("max_body_bytes", "%q must be a size from 1KiB to 64MiB", c.MaxBodyBytes)
+	}
+	if n, err := ParseSize(c.MaxBodyMemory); err != nil || n < 1<<20 || n > 64<<30 {
+		bad("max_body_memory", "%q must be a size from 1MiB to 64GiB", c.MaxBodyMemory)
+	} else if body, err := ParseSize(c.MaxBodyBytes); err == nil && n < body {
+		bad("max_body_memory", "%q is less than max_body_bytes (%s): a delivery that large could never be taken", c.MaxBodyMemory, c.MaxBodyBytes)
 	}
 	if n, err := ParseSize(c.MaxMediaBytes); err != nil || n < 1<<10 || n > 40<<20 {
 		bad("max_media_bytes", "%q must be a size from 1KiB to 40MiB", c.MaxMediaBytes)

@@ -45,9 +45,12 @@ type Options struct {
 	PublicURL string
 	// MaxBodyBytes caps a delivery; MaxMediaBytes a fetched file.
 	MaxBodyBytes, MaxMediaBytes int64
-	Registerer                  prometheus.Registerer
-	Logger                      *slog.Logger
-	Now                         func() time.Time
+	// MaxBodyMemory bounds the bodies held at once (bodyBudget); 0 means
+	// no bound.
+	MaxBodyMemory int64
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Now           func() time.Time
 	// Outbound, when set, decides on every message sent through the API
 	// before it is committed: who sends (the request's "from"), whether they
 	// may, and what the policies say. It returns the body to send (redacted
@@ -74,6 +77,7 @@ type Options struct {
 // Gateway receives deliveries and makes them durable before acknowledging.
 type Gateway struct {
 	opts     Options
+	bodies   bodyBudget
 	channels map[string]*channel
 	order    []string
 	m        *metrics
@@ -118,7 +122,8 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MediaRetry == nil {
 		opts.MediaRetry = DefaultMediaRetry
 	}
-	g := &Gateway{opts: opts, channels: map[string]*channel{}, m: newMetrics(opts.Registerer), log: opts.Logger}
+	g := &Gateway{opts: opts, bodies: bodyBudget{max: opts.MaxBodyMemory}, channels: map[string]*channel{}, m: newMetrics(opts.Registerer), log: opts.Logger}
+	g.m.bodyMemory(opts.Registerer, &g.bodies)
 	for _, c := range opts.Channels {
 		if _, dup := g.channels[c.Config.Name]; dup {
 			return nil, fmt.Errorf("ingest: channel %q configured twice", c.Config.Name)
@@ -198,6 +203,18 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := ch.Config.Name
+	hold := bodyHold(r.ContentLength, g.opts.MaxBodyBytes)
+	if !g.bodies.reserve(hold) {
+		g.m.webhooks.WithLabelValues(name, "busy").Inc()
+		if g.bodies.shouldLog(start) {
+			g.log.Warn("delivery refused: bodies in memory at max_body_memory", "channel", name,
+				"bytes_held", g.bodies.used.Load(), "max_body_memory", g.bodies.max, "announced", r.ContentLength)
+		}
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
+		return
+	}
+	defer g.bodies.release(hold)
 	body, err := readBody(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError

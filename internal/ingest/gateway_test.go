@@ -124,6 +124,12 @@ func (e *env) advance(d time.Duration) {
 
 func newEnv(t *testing.T, app Appender) *env {
 	t.Helper()
+	return newEnvWith(t, app, nil)
+}
+
+// newEnvWith is newEnv with the gateway's options changed by set first.
+func newEnvWith(t *testing.T, app Appender, set func(*Options)) *env {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	a, err := archive.Open(t.Context(), archive.Options{Config: cfg})
@@ -142,9 +148,13 @@ func newEnv(t *testing.T, app Appender) *env {
 	e := &env{a: a, conn: conn, q: q, reg: prometheus.NewRegistry()}
 	start := time.Date(2026, 11, 23, 9, 0, 5, 0, time.UTC)
 	e.now.Store(&start)
-	g, err := New(Options{Archive: app, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: conn}},
+	opts := Options{Archive: app, Channels: []Channel{{Config: connector.Config{Name: "t", Type: "test"}, Connector: conn}},
 		MaxBodyBytes: 4096, MaxMediaBytes: 1024, MediaQueue: q, Now: func() time.Time { return *e.now.Load() },
-		Registerer: e.reg})
+		Registerer: e.reg}
+	if set != nil {
+		set(&opts)
+	}
+	g, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

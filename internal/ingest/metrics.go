@@ -29,7 +29,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onrecord_webhooks_total",
-			Help: "Webhook deliveries by channel and outcome (ok, unauthorized, unparsed, unavailable, too_large, handshake, bad_request)."}, []string{"channel", "outcome"}),
+			Help: "Webhook deliveries by channel and outcome (ok, unauthorized, unparsed, unavailable, too_large, busy, handshake, bad_request)."}, []string{"channel", "outcome"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onrecord_events_total",
 			Help: "Events made durable, by channel and kind."}, []string{"channel", "kind"}),
 		sigFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onrecord_signature_failures_total",
@@ -62,6 +62,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.webhooks, m.events, m.sigFailures, m.duplicates, m.conflicts, m.unparsed, m.mediaErrors,
 		m.lastEvent, m.captureLag, m.ackLatency, m.stages, m.mediaBacklog, m.mediaInFlight, m.streamErrors)
 	return m
+}
+
+// bodyMemory exports the bytes of webhook bodies held against their bound.
+func (m *metrics) bodyMemory(reg prometheus.Registerer, b *bodyBudget) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_webhook_body_bytes",
+		Help: "Bytes of webhook bodies held in memory now (reserved as announced), bounded by max_body_memory; at the bound deliveries are answered 503 (onrecord_webhooks_total{outcome=\"busy\"})."},
+		func() float64 { return float64(b.used.Load()) }))
 }
 
 // health is a channel's capture coverage for GET /api/v1/channels.

@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// bodyBudget bounds the bytes of webhook bodies the gateway holds at once.
+// Anyone can open connections to the public listener, and a body is read
+// whole before its signature can be checked: without a bound, a thousand
+// connections each sending max_body_bytes (slowly, within the read
+// timeout) would hold ten gigabytes and the process would be killed for
+// memory, losing every delivery in flight, answered or not. A delivery
+// that does not fit is refused before its body is read, with 503 and
+// Retry-After; the providers that retry (Meta, Slack, Telegram) send it
+// again. Deliveries are a few KiB, so the default 256 MiB is only reached
+// by a flood or by many very large payloads at once.
+type bodyBudget struct {
+	max  int64 // 0: no bound
+	used atomic.Int64
+	// lastLog throttles the warning to one a second under a flood.
+	lastLog atomic.Int64
+}
+
+// reserve takes n bytes of the budget, or says there is no room.
+func (b *bodyBudget) reserve(n int64) bool {
+	if b.max <= 0 {
+		return true
+	}
+	for {
+		u := b.used.Load()
+		if u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// release gives back n bytes reserved.
+func (b *bodyBudget) release(n int64) {
+	if b.max > 0 {
+		b.used.Add(-n)
+	}
+}
+
+// shouldLog says whether a refusal at now is the first in a second.
+func (b *bodyBudget) shouldLog(now time.Time) bool {
+	last := b.lastLog.Load()
+	return now.UnixNano()-last >= int64(time.Second) && b.lastLog.CompareAndSwap(last, now.UnixNano())
+}
+
+// bodyHold is what a delivery reserves before its body is read: the length
+// it announced (net/http reads no more than that), or the most any body
+// may be when it announced none.
+func bodyHold(contentLength, maxBody int64) int64 {
+	if contentLength >= 0 && contentLength < maxBody {
+		return contentLength
+	}
+	return maxBody
+}
