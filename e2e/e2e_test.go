@@ -440,7 +440,7 @@ func TestServe_SIGHUPReloadsAPITokensAndChannelSecrets(t *testing.T) {
 	if got := hook(oldSecret); got != 401 {
 		t.Fatalf("the old channel secret after SIGHUP: %d, want 401", got)
 	}
-	if out := srv.output(); !strings.Contains(out, "channel credentials reloaded") || strings.Contains(out, newSecret) {
+	if out := srv.output(); !strings.Contains(out, "channels reloaded") || strings.Contains(out, newSecret) {
 		t.Errorf("the reload's log line is missing or names the secret:\n%s", out)
 	}
 }

@@ -265,7 +265,7 @@ func (a *App) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "ready: %d records, %d channels\n", a.Archive.Len(), len(a.Config.Channels))
+		fmt.Fprintf(w, "ready: %d records, %d channels\n", a.Archive.Len(), len(a.Gateway.Channels()))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	a.localAPI(mux)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/onrecord/onrecord"
-	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/policy"
 )
 
@@ -88,7 +87,7 @@ func (a *App) createGroup(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "channel, conversation (the provider's group id) and name are required")
 		return
 	}
-	if !slices.ContainsFunc(a.Config.Channels, func(c config.Channel) bool { return c.Name == in.Channel }) {
+	if !a.Gateway.HasChannel(in.Channel) {
 		writeJSONError(w, http.StatusNotFound, "no channel named "+in.Channel)
 		return
 	}

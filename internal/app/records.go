@@ -232,7 +232,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Records: a.Archive.Len(), LogSize: a.Archive.Ledger().Size(), IndexedUpTo: pos, Channels: len(a.Config.Channels),
+	st := Status{Records: a.Archive.Len(), LogSize: a.Archive.Ledger().Size(), IndexedUpTo: pos, Channels: len(a.Gateway.Channels()),
 		APITokens: a.tokens.List()}
 	if st.Records > pos {
 		st.IndexLag = st.Records - pos

@@ -11,6 +11,7 @@ import (
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/connector"
+	"github.com/onrecord/onrecord/internal/ingest"
 )
 
 // credentialFields are the connector settings SIGHUP may change while the
@@ -46,20 +47,34 @@ func credentialChanges(was, now connector.Config) (changed []string, other bool)
 	return changed, !reflect.DeepEqual(was, now)
 }
 
-// ReloadChannels makes the credentials of cfg's channels (a validated
-// configuration, read again: an env: reference reads the environment
-// serve started with, a file: reference the file as it is now) the ones
-// the running channels use, so a rotated secret takes effect without a
-// restart, which would refuse webhooks for the journal's replay. Only
-// credentials change: a channel added, removed or otherwise changed is
-// refused (restart for those), and then nothing changes. The change is
-// recorded in the archive first (which credentials of which channels,
-// never their values); if that fails, nothing changes. It returns the
-// channels whose credentials were replaced.
-func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) ([]string, error) {
+// ChannelReload is what ReloadChannels changed: the channels whose
+// credentials were replaced, and those added and removed, by name.
+type ChannelReload struct {
+	Credentials, Added, Removed []string
+}
+
+// Changed says whether the reload changed anything.
+func (r ChannelReload) Changed() bool {
+	return len(r.Credentials)+len(r.Added)+len(r.Removed) > 0
+}
+
+// ReloadChannels makes cfg's channels (a validated configuration, read
+// again: an env: reference reads the environment serve started with, a
+// file: reference the file as it is now) the ones the gateway serves,
+// without the restart that would refuse webhooks for the journal's replay:
+// a rotated secret takes effect at the next delivery, a channel added to
+// the configuration is served (its webhooks and event stream), and one
+// taken out is no longer (404; its queued media fetches are kept). A
+// channel whose other settings changed (type, ids, URLs, retention class)
+// is refused (restart for those, or give it a new name), and then nothing
+// changes. The change is recorded in the archive first — channels added
+// with their type, channels removed, which credentials of which channels,
+// never their values — and if that fails, nothing changes.
+func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) (ChannelReload, error) {
+	var done ChannelReload
 	next, err := buildChannels(cfg)
 	if err != nil {
-		return nil, err
+		return done, err
 	}
 	a.channelsMu.Lock()
 	defer a.channelsMu.Unlock()
@@ -67,51 +82,98 @@ func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) ([]string, 
 	for i, c := range a.channels {
 		cur[c.Config.Name] = i
 	}
-	if len(next) != len(a.channels) {
-		return nil, fmt.Errorf("channels were added or removed: restart serve for that")
-	}
+	inNext := map[string]bool{}
 	replace := map[string]connector.Connector{}
-	var names, lines []string
-	meta := map[string]string{}
+	var added []ingest.Channel
+	var credLines, addLines []string
+	credMeta, chanMeta := map[string]string{}, map[string]string{}
 	for _, n := range next {
+		inNext[n.Config.Name] = true
 		i, ok := cur[n.Config.Name]
 		if !ok {
-			return nil, fmt.Errorf("channel %q was added: restart serve for that", n.Config.Name)
+			added = append(added, n)
+			done.Added = append(done.Added, n.Config.Name)
+			addLines = append(addLines, n.Config.Name+" ("+n.Config.Type+")")
+			chanMeta["added:"+n.Config.Name] = n.Config.Type
+			continue
 		}
 		changed, other := credentialChanges(a.channels[i].Config, n.Config)
 		if other || n.Retention != a.channels[i].Retention {
-			return nil, fmt.Errorf("channel %q: settings other than its credentials changed: restart serve for those", n.Config.Name)
+			return ChannelReload{}, fmt.Errorf("channel %q: settings other than its credentials changed: restart serve for those, or add it under a new name", n.Config.Name)
 		}
 		if len(changed) == 0 {
 			continue
 		}
 		replace[n.Config.Name] = n.Connector
-		names = append(names, n.Config.Name)
-		lines = append(lines, n.Config.Name+" ("+strings.Join(changed, ", ")+")")
-		meta["channel:"+n.Config.Name] = strings.Join(changed, ",")
+		done.Credentials = append(done.Credentials, n.Config.Name)
+		credLines = append(credLines, n.Config.Name+" ("+strings.Join(changed, ", ")+")")
+		credMeta["channel:"+n.Config.Name] = strings.Join(changed, ",")
 	}
-	if len(replace) == 0 {
-		return nil, nil
-	}
-	slices.Sort(lines)
-	now := time.Now().UTC()
-	rec := &onrecord.Event{Kind: onrecord.KindSystem, Subtype: "admin.channel_credentials",
-		ProviderID:   "channel_credentials:" + now.Format(time.RFC3339Nano) + ":" + randHex(4),
-		Conversation: "admin", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "operator"}, SentAt: now,
-		Body: "channel credentials replaced: " + strings.Join(lines, "; "), Meta: meta}
-	if _, err := a.Archive.AppendSystem(ctx, rec); err != nil {
-		return nil, fmt.Errorf("the change of channel credentials could not be recorded, so none was made: %w", err)
-	}
-	if err := a.Gateway.ReplaceConnectors(replace); err != nil {
-		return nil, err
-	}
-	for _, n := range next {
-		if c, ok := replace[n.Config.Name]; ok {
-			i := cur[n.Config.Name]
-			a.channels[i].Config, a.channels[i].Connector = n.Config, c
+	for _, c := range a.channels {
+		if !inNext[c.Config.Name] {
+			done.Removed = append(done.Removed, c.Config.Name)
+			chanMeta["removed:"+c.Config.Name] = c.Config.Type
 		}
 	}
-	slices.Sort(names)
-	a.log.Info("channel credentials reloaded", "channels", strings.Join(lines, "; "))
-	return names, nil
+	if !done.Changed() {
+		return done, nil
+	}
+	now := time.Now().UTC()
+	record := func(subtype, body string, meta map[string]string) error {
+		_, err := a.Archive.AppendSystem(ctx, &onrecord.Event{Kind: onrecord.KindSystem, Subtype: subtype,
+			ProviderID:   strings.TrimPrefix(subtype, "admin.") + ":" + now.Format(time.RFC3339Nano) + ":" + randHex(4),
+			Conversation: "admin", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "operator"}, SentAt: now,
+			Body: body, Meta: meta})
+		return err
+	}
+	if len(added)+len(done.Removed) > 0 {
+		var parts []string
+		if len(addLines) > 0 {
+			slices.Sort(addLines)
+			parts = append(parts, "added: "+strings.Join(addLines, ", "))
+		}
+		if len(done.Removed) > 0 {
+			slices.Sort(done.Removed)
+			parts = append(parts, "removed: "+strings.Join(done.Removed, ", "))
+		}
+		if err := record("admin.channels", "channels "+strings.Join(parts, "; "), chanMeta); err != nil {
+			return ChannelReload{}, fmt.Errorf("the change of channels could not be recorded, so none was made: %w", err)
+		}
+	}
+	if len(replace) > 0 {
+		slices.Sort(credLines)
+		if err := record("admin.channel_credentials", "channel credentials replaced: "+strings.Join(credLines, "; "), credMeta); err != nil {
+			return ChannelReload{}, fmt.Errorf("the change of channel credentials could not be recorded, so none was made: %w", err)
+		}
+	}
+	// Every change below was checked above: none fails but for a bug.
+	if err := a.Gateway.RemoveChannels(done.Removed); err != nil {
+		return ChannelReload{}, err
+	}
+	if err := a.Gateway.AddChannels(added); err != nil {
+		return ChannelReload{}, err
+	}
+	if err := a.Gateway.ReplaceConnectors(replace); err != nil {
+		return ChannelReload{}, err
+	}
+	kept := a.channels[:0:0]
+	for _, c := range a.channels {
+		if !inNext[c.Config.Name] {
+			continue
+		}
+		if r, ok := replace[c.Config.Name]; ok {
+			for _, n := range next {
+				if n.Config.Name == c.Config.Name {
+					c.Config, c.Connector = n.Config, r
+				}
+			}
+		}
+		kept = append(kept, c)
+	}
+	a.channels = append(kept, added...)
+	slices.Sort(done.Credentials)
+	slices.Sort(done.Added)
+	a.log.Info("channels reloaded", "credentials", strings.Join(credLines, "; "), "added", strings.Join(addLines, ", "),
+		"removed", strings.Join(done.Removed, ", "))
+	return done, nil
 }

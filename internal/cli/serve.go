@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -161,38 +160,33 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 
 // reload is SIGHUP: the configuration is read again; its API tokens
 // replace the running ones (revoking a leaked token needs no restart,
-// which takes capture down for the journal's replay), and so do its
-// channels' credentials (a rotated app secret, auth token or signing
-// secret). Nothing else is changed; a configuration that is not valid
-// changes nothing, and each of the two parts changes all or nothing.
+// which takes capture down for the journal's replay), and its channels
+// the running ones: credentials rotated (an app secret, auth token or
+// signing secret), channels added and removed. Nothing else is changed;
+// a configuration that is not valid changes nothing, and each of the two
+// parts changes all or nothing.
 func reload(ctx context.Context, a *app.App, running config.Config, load func() (config.Config, error), log *slog.Logger) {
 	next, err := load()
 	if err != nil {
-		log.Error("SIGHUP: the configuration is not valid, so nothing was reloaded; the API tokens and channel credentials in use are unchanged", "err", err)
+		log.Error("SIGHUP: the configuration is not valid, so nothing was reloaded; the API tokens and channels in use are unchanged", "err", err)
 		return
 	}
 	if err := a.ReloadAPITokens(ctx, next); err != nil {
 		log.Error("SIGHUP: API tokens not reloaded; those in use are unchanged", "err", err)
 	}
 	if _, err := a.ReloadChannels(ctx, next); err != nil {
-		log.Error("SIGHUP: channel credentials not reloaded; those in use are unchanged", "err", err)
+		log.Error("SIGHUP: channels not reloaded; those in use are unchanged", "err", err)
 	}
 	if !reflect.DeepEqual(withoutReloadable(running), withoutReloadable(next)) {
-		log.Warn("SIGHUP reloads the API tokens and the channels' credentials only: restart serve for the other changes to the configuration to take effect")
+		log.Warn("SIGHUP reloads the API tokens and the channels only: restart serve for the other changes to the configuration to take effect")
 	}
 }
 
 // withoutReloadable is cfg without what SIGHUP reloads.
+// The channels are left out whole: ReloadChannels says itself what it
+// could not change.
 func withoutReloadable(cfg config.Config) config.Config {
-	cfg.APITokens, cfg.NamedAPITokens = nil, nil
-	cfg.Channels = slices.Clone(cfg.Channels)
-	for i := range cfg.Channels {
-		ch := &cfg.Channels[i]
-		for _, v := range ch.Secrets() {
-			*v = ""
-		}
-		ch.SharedKeys = nil
-	}
+	cfg.APITokens, cfg.NamedAPITokens, cfg.Channels = nil, nil, nil
 	return cfg
 }
 

@@ -51,7 +51,7 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {channel, to, body, attachments}: " + err.Error()})
 		return
 	}
-	ch := g.channels[in.Channel]
+	ch := g.channel(in.Channel)
 	if ch == nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no channel named " + in.Channel})
 		return
@@ -99,7 +99,7 @@ func (g *Gateway) sendMessage(w http.ResponseWriter, r *http.Request) {
 // decided on and held (an approved message): the same path as a message
 // sent at once. It returns the HTTP status and body the API answers with.
 func (g *Gateway) SendPrepared(ctx context.Context, msg *onrecord.Event) (int, map[string]any) {
-	ch := g.channels[msg.Channel]
+	ch := g.channel(msg.Channel)
 	if ch == nil {
 		return http.StatusNotFound, map[string]any{"error": "no channel named " + msg.Channel}
 	}
@@ -149,7 +149,7 @@ func (g *Gateway) commitAndSend(ctx context.Context, ch *channel, msg *onrecord.
 // message API: the consent request to a new contact, which the contact
 // registry records itself.
 func (g *Gateway) SendText(ctx context.Context, channel, to, body string) error {
-	ch := g.channels[channel]
+	ch := g.channel(channel)
 	if ch == nil {
 		return onrecord.Errorf(onrecord.ENOTFOUND, "no channel named %s", channel)
 	}

@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,9 +38,7 @@ func startSlowDelivery(t *testing.T, e *env, body string) *slowDelivery {
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", pr)
 	req.ContentLength = int64(len(body))
-	m := hmac.New(sha256.New, e.conn.secret)
-	m.Write([]byte(body))
-	req.Header.Set("X-Sig", hex.EncodeToString(m.Sum(nil)))
+	req.Header.Set("X-Sig", e.conn.sign(body))
 	d := &slowDelivery{w: pw, rest: body[len(body)/2:], done: make(chan int, 1)}
 	// A test that fails while the delivery is held open ends it, or the
 	// server's Close would wait for it.

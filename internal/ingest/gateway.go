@@ -76,13 +76,33 @@ type Options struct {
 
 // Gateway receives deliveries and makes them durable before acknowledging.
 type Gateway struct {
-	opts     Options
-	bodies   bodyBudget
-	channels map[string]*channel
-	order    []string
-	m        *metrics
-	log      *slog.Logger
+	opts   Options
+	bodies bodyBudget
+	// set is the channels served, replaced whole when channels are added
+	// or removed (AddChannels, RemoveChannels), so that a delivery finds
+	// its channel without a lock.
+	set atomic.Pointer[channelSet]
+	// mu orders the changes to set and to the channels' streams.
+	mu sync.Mutex
+	// streamCtx is RunStreams' context, under which the streams of
+	// channels added later run; nil before RunStreams.
+	streamCtx context.Context
+	m         *metrics
+	log       *slog.Logger
 }
+
+// channelSet is the channels by name, and their names in configuration
+// order. It is never changed once stored.
+type channelSet struct {
+	byName map[string]*channel
+	order  []string
+}
+
+// channel returns the channel served under name, or nil.
+func (g *Gateway) channel(name string) *channel { return g.set.Load().byName[name] }
+
+// HasChannel says whether a channel is served under name.
+func (g *Gateway) HasChannel(name string) bool { return g.channel(name) != nil }
 
 type channel struct {
 	Channel
@@ -93,6 +113,9 @@ type channel struct {
 	// conn is the connector in use: Channel.Connector until its
 	// credentials are replaced (ReplaceConnectors).
 	conn atomic.Pointer[connector.Connector]
+	// stopStream ends the channel's event stream (nil without one); set
+	// under Gateway.mu.
+	stopStream context.CancelFunc
 }
 
 // connector is the channel's connector now. A delivery takes it once and
@@ -122,11 +145,31 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MediaRetry == nil {
 		opts.MediaRetry = DefaultMediaRetry
 	}
-	g := &Gateway{opts: opts, bodies: bodyBudget{max: opts.MaxBodyMemory}, channels: map[string]*channel{}, m: newMetrics(opts.Registerer), log: opts.Logger}
+	g := &Gateway{opts: opts, bodies: bodyBudget{max: opts.MaxBodyMemory}, m: newMetrics(opts.Registerer), log: opts.Logger}
 	g.m.bodyMemory(opts.Registerer, &g.bodies)
-	for _, c := range opts.Channels {
-		if _, dup := g.channels[c.Config.Name]; dup {
+	set, err := g.withChannels(&channelSet{byName: map[string]*channel{}}, opts.Channels)
+	if err != nil {
+		return nil, err
+	}
+	g.set.Store(set)
+	if err := g.countBacklog(nil); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// withChannels returns a copy of cur with chans added after its own.
+func (g *Gateway) withChannels(cur *channelSet, chans []Channel) (*channelSet, error) {
+	next := &channelSet{byName: make(map[string]*channel, len(cur.byName)+len(chans)), order: slices.Clone(cur.order)}
+	for n, ch := range cur.byName {
+		next.byName[n] = ch
+	}
+	for _, c := range chans {
+		if _, dup := next.byName[c.Config.Name]; dup {
 			return nil, fmt.Errorf("ingest: channel %q configured twice", c.Config.Name)
+		}
+		if c.Connector == nil {
+			return nil, fmt.Errorf("ingest: channel %q has no connector", c.Config.Name)
 		}
 		if c.Client == nil {
 			c.Client = fetch.NewClient(fetch.Options{Timeout: 30 * time.Second})
@@ -136,13 +179,68 @@ func New(opts Options) (*Gateway, error) {
 		for i, s := range StageNames {
 			ch.stages[i] = g.m.stages.WithLabelValues(c.Config.Name, s)
 		}
-		g.channels[c.Config.Name] = ch
-		g.order = append(g.order, c.Config.Name)
+		next.byName[c.Config.Name] = ch
+		next.order = append(next.order, c.Config.Name)
 	}
-	if err := g.countBacklog(); err != nil {
-		return nil, err
+	return next, nil
+}
+
+// AddChannels starts serving chans while the gateway runs (a channel added
+// to the configuration and reloaded): their webhooks are taken from the
+// moment this returns, their event streams started if RunStreams has run,
+// and media fetches a channel of the same name left queued when it was
+// removed are counted and retried again. A name already served is an
+// error, and then nothing is added.
+func (g *Gateway) AddChannels(chans []Channel) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	next, err := g.withChannels(g.set.Load(), chans)
+	if err != nil {
+		return err
 	}
-	return g, nil
+	g.set.Store(next)
+	added := map[string]bool{}
+	for _, c := range chans {
+		added[c.Config.Name] = true
+		if g.streamCtx != nil {
+			g.startStream(g.streamCtx, next.byName[c.Config.Name])
+		}
+	}
+	return g.countBacklog(added)
+}
+
+// RemoveChannels stops serving the named channels: their webhooks are
+// answered 404 from the moment this returns (a delivery being handled
+// finishes), their event streams end, and their queued media fetches
+// stay queued, to be retried if the channel comes back. A name not served
+// is an error, and then nothing is removed.
+func (g *Gateway) RemoveChannels(names []string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.set.Load()
+	for _, n := range names {
+		if cur.byName[n] == nil {
+			return fmt.Errorf("ingest: no channel %q to remove", n)
+		}
+	}
+	next := &channelSet{byName: make(map[string]*channel, len(cur.byName))}
+	for _, n := range cur.order {
+		if !slices.Contains(names, n) {
+			next.byName[n], next.order = cur.byName[n], append(next.order, n)
+		}
+	}
+	g.set.Store(next)
+	for _, n := range names {
+		if stop := cur.byName[n].stopStream; stop != nil {
+			stop()
+		}
+		// Gauges of a channel no longer served would go on reading their
+		// last value; its counters stay, as history.
+		g.m.lastEvent.DeleteLabelValues(n)
+		g.m.mediaBacklog.DeleteLabelValues(n)
+		g.m.mediaInFlight.DeleteLabelValues(n)
+	}
+	return nil
 }
 
 // ReplaceConnectors puts connectors built with new credentials (a rotated
@@ -152,13 +250,16 @@ func New(opts Options) (*Gateway, error) {
 // configured channel; nothing is replaced otherwise. A channel's stream
 // (signal-cli), which carries no credential, keeps its connector.
 func (g *Gateway) ReplaceConnectors(next map[string]connector.Connector) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	set := g.set.Load()
 	for name, c := range next {
-		if g.channels[name] == nil || c == nil {
+		if set.byName[name] == nil || c == nil {
 			return fmt.Errorf("ingest: no channel %q to replace the connector of", name)
 		}
 	}
 	for name, c := range next {
-		g.channels[name].conn.Store(&c)
+		set.byName[name].conn.Store(&c)
 	}
 	return nil
 }
@@ -197,7 +298,7 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 
 func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 	start := g.opts.Now()
-	ch := g.channels[r.PathValue("channel")]
+	ch := g.channel(r.PathValue("channel"))
 	if ch == nil {
 		http.NotFound(w, r)
 		return
@@ -315,7 +416,7 @@ func (g *Gateway) refuse(ch *channel, req *connector.Request, err error) (int, s
 // returns the HTTP status to answer with. 200 means every record of the
 // delivery is durable.
 func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Request) (int, string) {
-	ch := g.channels[name]
+	ch := g.channel(name)
 	if ch == nil {
 		return http.StatusNotFound, "no such channel"
 	}
@@ -463,9 +564,10 @@ func truncate(s string, n int) string {
 
 // Channels reports every channel's capture health.
 func (g *Gateway) Channels() []ChannelHealth {
-	out := make([]ChannelHealth, 0, len(g.order))
-	for _, n := range g.order {
-		ch := g.channels[n]
+	set := g.set.Load()
+	out := make([]ChannelHealth, 0, len(set.order))
+	for _, n := range set.order {
+		ch := set.byName[n]
 		out = append(out, ch.health.snapshot(n, ch.Config.Type))
 	}
 	return out

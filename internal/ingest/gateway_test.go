@@ -48,6 +48,13 @@ func (c *testConnector) Handshake(req *connector.Request) (*connector.Response, 
 	return &connector.Response{Status: 200, ContentType: "text/plain", Body: []byte(req.URL.Query().Get("challenge"))}, true, nil
 }
 
+// sign is the X-Sig header Authenticate accepts for body.
+func (c *testConnector) sign(body string) string {
+	m := hmac.New(sha256.New, c.secret)
+	m.Write([]byte(body))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 func (c *testConnector) Authenticate(req *connector.Request) error {
 	m := hmac.New(sha256.New, c.secret)
 	m.Write(req.Body)
@@ -171,9 +178,7 @@ func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(body))
 	if sign {
-		m := hmac.New(sha256.New, e.conn.secret)
-		m.Write([]byte(body))
-		req.Header.Set("X-Sig", hex.EncodeToString(m.Sum(nil)))
+		req.Header.Set("X-Sig", e.conn.sign(body))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

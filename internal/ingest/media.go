@@ -196,7 +196,9 @@ func (g *Gateway) taskName(t *mediaTask) string {
 }
 
 // countBacklog sets the backlog gauges from the queue at start.
-func (g *Gateway) countBacklog() error {
+// countBacklog counts the queued media fetches of the channels in only
+// (every channel when nil) into their backlog.
+func (g *Gateway) countBacklog(only map[string]bool) error {
 	if g.opts.MediaQueue == nil {
 		return nil
 	}
@@ -209,7 +211,7 @@ func (g *Gateway) countBacklog() error {
 		if err != nil {
 			return err
 		}
-		if ch := g.channels[t.Channel]; ch != nil {
+		if ch := g.channel(t.Channel); ch != nil && (only == nil || only[t.Channel]) {
 			ch.health.mediaBacklog.Add(1)
 			g.m.mediaBacklog.WithLabelValues(t.Channel).Inc()
 		}
@@ -268,7 +270,7 @@ func (g *Gateway) RetryDueMedia(ctx context.Context) (closed int, err error) {
 		if err != nil {
 			return closed, err
 		}
-		ch := g.channels[t.Channel]
+		ch := g.channel(t.Channel)
 		if ch == nil || g.opts.Now().Before(t.NextAt) {
 			continue // a channel removed from the configuration keeps its tasks
 		}

@@ -12,15 +12,27 @@ import (
 // RunStreams pulls events from every channel whose connector can stream
 // (signal-cli's JSON-RPC event stream), through the same pipeline as
 // webhooks, until ctx ends. A broken stream is reconnected with backoff.
+// Channels added later (AddChannels) have theirs started then.
 func (g *Gateway) RunStreams(ctx context.Context) {
-	for _, name := range g.order {
-		ch := g.channels[name]
-		s, ok := ch.Connector.(connector.Streamer)
-		if !ok || ch.Config.RPCURL == "" {
-			continue
-		}
-		go g.stream(ctx, ch, s)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.streamCtx = ctx
+	set := g.set.Load()
+	for _, name := range set.order {
+		g.startStream(ctx, set.byName[name])
 	}
+}
+
+// startStream starts ch's event stream, if it has one, until ctx ends or
+// the channel is removed. Called with g.mu held.
+func (g *Gateway) startStream(ctx context.Context, ch *channel) {
+	s, ok := ch.Connector.(connector.Streamer)
+	if !ok || ch.Config.RPCURL == "" {
+		return
+	}
+	sctx, stop := context.WithCancel(ctx)
+	ch.stopStream = stop
+	go g.stream(sctx, ch, s)
 }
 
 func (g *Gateway) stream(ctx context.Context, ch *channel, s connector.Streamer) {
