@@ -110,13 +110,14 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
 	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
 	maxBodyMemory, _ := config.ParseSize(cfg.MaxBodyMemory)
+	maxMediaMemory, _ := config.ParseSize(cfg.MaxMediaMemory)
 	mq, err := queue.Open(filepath.Join(cfg.QueueDir(), "media"), a.QueueKey())
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
-		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, MaxBodyMemory: maxBodyMemory, Registerer: reg, Logger: log,
+		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, MaxBodyMemory: maxBodyMemory, MaxMediaMemory: maxMediaMemory, Registerer: reg, Logger: log,
 		Outbound: gov.outbound(len(cfg.Roles) > 0), Committed: gov.committed, Annotate: gov.annotate(len(cfg.Roles) > 0), MediaQueue: mq})
 	if err != nil {
 		a.Close()

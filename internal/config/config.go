@@ -63,8 +63,11 @@ type Config struct {
 	MediaTimeout  string `toml:"media_timeout"`
 	// MaxBodyMemory bounds the webhook bodies held at once (read, being
 	// verified, parsed and committed); a delivery beyond it is answered
-	// 503 before its body is read.
-	MaxBodyMemory string `toml:"max_body_memory"`
+	// 503 before its body is read. MaxMediaMemory bounds the fetched files
+	// waiting for their records' commit; a file beyond it is fetched after
+	// the acknowledgement, from the durable queue.
+	MaxBodyMemory  string `toml:"max_body_memory"`
+	MaxMediaMemory string `toml:"max_media_memory"`
 	// MediaAllowHosts are extra host names (or host:port) media may be
 	// fetched from, beyond each provider's own hosts and api_base_url.
 	MediaAllowHosts []string `toml:"media_allow_hosts"`
@@ -201,6 +204,7 @@ var scalarKeys = []string{
 	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "behind_tls_proxy", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
 	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout", "max_body_memory",
+	"max_media_memory",
 	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
 }
 
@@ -332,6 +336,8 @@ func (c *Config) set(key, v, source string) error {
 		c.MediaTimeout = v
 	case "max_body_memory":
 		c.MaxBodyMemory = v
+	case "max_media_memory":
+		c.MaxMediaMemory = v
 	case "organisation":
 		c.Organisation = v
 	case "scim_token":
@@ -466,6 +472,11 @@ func (c *Config) Validate() error {
 		bad("max_body_memory", "%q must be a size from 1MiB to 64GiB", c.MaxBodyMemory)
 	} else if body, err := ParseSize(c.MaxBodyBytes); err == nil && n < body {
 		bad("max_body_memory", "%q is less than max_body_bytes (%s): a delivery that large could never be taken", c.MaxBodyMemory, c.MaxBodyBytes)
+	}
+	if n, err := ParseSize(c.MaxMediaMemory); err != nil || n < 1<<20 || n > 64<<30 {
+		bad("max_media_memory", "%q must be a size from 1MiB to 64GiB", c.MaxMediaMemory)
+	} else if one, err := ParseSize(c.MaxMediaBytes); err == nil && n < one {
+		bad("max_media_memory", "%q is less than max_media_bytes (%s): a file that large could never be fetched", c.MaxMediaMemory, c.MaxMediaBytes)
 	}
 	if n, err := ParseSize(c.MaxMediaBytes); err != nil || n < 1<<10 || n > 40<<20 {
 		bad("max_media_bytes", "%q must be a size from 1KiB to 40MiB", c.MaxMediaBytes)

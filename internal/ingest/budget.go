@@ -5,7 +5,10 @@ import (
 	"time"
 )
 
-// bodyBudget bounds the bytes of webhook bodies the gateway holds at once.
+// memBudget bounds the bytes the gateway holds at once of one kind: the
+// webhook bodies (max_body_memory), or the fetched files waiting for their
+// records' commit (max_media_memory).
+//
 // Anyone can open connections to the public listener, and a body is read
 // whole before its signature can be checked: without a bound, a thousand
 // connections each sending max_body_bytes (slowly, within the read
@@ -14,8 +17,11 @@ import (
 // that does not fit is refused before its body is read, with 503 and
 // Retry-After; the providers that retry (Meta, Slack, Telegram) send it
 // again. Deliveries are a few KiB, so the default 256 MiB is only reached
-// by a flood or by many very large payloads at once.
-type bodyBudget struct {
+// by a flood or by many very large payloads at once. Files come only from
+// signed deliveries, but 16 of up to max_media_bytes each may be held per
+// delivery until its commit; one for which there is no room is fetched
+// after the acknowledgement instead (fetchAttachment).
+type memBudget struct {
 	max  int64 // 0: no bound
 	used atomic.Int64
 	// lastLog throttles the warning to one a second under a flood.
@@ -23,7 +29,7 @@ type bodyBudget struct {
 }
 
 // reserve takes n bytes of the budget, or says there is no room.
-func (b *bodyBudget) reserve(n int64) bool {
+func (b *memBudget) reserve(n int64) bool {
 	if b.max <= 0 {
 		return true
 	}
@@ -39,14 +45,14 @@ func (b *bodyBudget) reserve(n int64) bool {
 }
 
 // release gives back n bytes reserved.
-func (b *bodyBudget) release(n int64) {
+func (b *memBudget) release(n int64) {
 	if b.max > 0 {
 		b.used.Add(-n)
 	}
 }
 
 // shouldLog says whether a refusal at now is the first in a second.
-func (b *bodyBudget) shouldLog(now time.Time) bool {
+func (b *memBudget) shouldLog(now time.Time) bool {
 	last := b.lastLog.Load()
 	return now.UnixNano()-last >= int64(time.Second) && b.lastLog.CompareAndSwap(last, now.UnixNano())
 }
@@ -59,4 +65,13 @@ func bodyHold(contentLength, maxBody int64) int64 {
 		return contentLength
 	}
 	return maxBody
+}
+
+// mediaHold is what a file reserves before it is fetched: the size the
+// provider announced, or the most any file may be.
+func mediaHold(announced, maxMedia int64) int64 {
+	if announced > 0 && announced < maxMedia {
+		return announced
+	}
+	return maxMedia
 }

@@ -132,3 +132,56 @@ func webhooksCounted(t *testing.T, e *env, outcome string) float64 {
 	}
 	return 0
 }
+
+func TestMediaHold(t *testing.T) {
+	for _, tc := range []struct{ announced, want int64 }{
+		{0, 1024}, // not announced: it may be as large as any file
+		{100, 100},
+		{1024, 1024},
+		{5000, 1024}, // refused as too large once read past the cap
+	} {
+		if got := mediaHold(tc.announced, 1024); got != tc.want {
+			t.Errorf("mediaHold(%d) = %d, want %d", tc.announced, got, tc.want)
+		}
+	}
+}
+
+// TestGateway_FilesInMemoryAreBounded: with room in max_media_memory for
+// one file of unannounced size, a message with three has the first fetched
+// before the acknowledgement and the others queued, due at once, saying
+// why; nothing is held once it is acknowledged, and the retry pass fetches
+// the rest one after another within the same bound.
+func TestGateway_FilesInMemoryAreBounded(t *testing.T) {
+	e := newEnvWith(t, nil, func(o *Options) { o.MaxMediaBytes, o.MaxMediaMemory = 1024, 1500 })
+	// Slow enough that the three fetches, side by side, all ask for room
+	// while the first holds its reservation.
+	e.conn.mediaDelay = 300 * time.Millisecond
+	if code, body := e.post(t, `{"id":"album","text":"statements","medias":["m1","m1","m1"]}`, true); code != 200 {
+		t.Fatalf("HTTP %d %s", code, body)
+	}
+	if held := e.g.media.used.Load(); held != 0 {
+		t.Fatalf("%d bytes of files still held after the acknowledgement", held)
+	}
+	ev, err := e.a.Get(0)
+	if err != nil || len(ev.Attachments) != 3 {
+		t.Fatalf("record: %+v, %v", ev, err)
+	}
+	fetched := 0
+	for i, att := range ev.Attachments {
+		switch {
+		case att.Error == "" && att.Blob != "":
+			fetched++
+		case !strings.Contains(att.Error, "max_media_memory") || !strings.Contains(att.Error, "queued"):
+			t.Errorf("attachment %d: blob %q, error %q; want fetched, or queued for max_media_memory", i, att.Blob, att.Error)
+		}
+	}
+	if fetched != 1 {
+		t.Fatalf("%d files fetched before the acknowledgement, want the 1 there was room for", fetched)
+	}
+	if n, err := e.g.RetryDueMedia(t.Context()); n != 2 || err != nil {
+		t.Fatalf("retry pass closed %d (%v), want 2", n, err)
+	}
+	if held := e.g.media.used.Load(); held != 0 {
+		t.Fatalf("%d bytes of files still held after the retries", held)
+	}
+}

@@ -45,12 +45,13 @@ type Options struct {
 	PublicURL string
 	// MaxBodyBytes caps a delivery; MaxMediaBytes a fetched file.
 	MaxBodyBytes, MaxMediaBytes int64
-	// MaxBodyMemory bounds the bodies held at once (bodyBudget); 0 means
-	// no bound.
-	MaxBodyMemory int64
-	Registerer    prometheus.Registerer
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// MaxBodyMemory bounds the bodies held at once (memBudget), and
+	// MaxMediaMemory the fetched files waiting for their records' commit;
+	// 0 means no bound.
+	MaxBodyMemory, MaxMediaMemory int64
+	Registerer                    prometheus.Registerer
+	Logger                        *slog.Logger
+	Now                           func() time.Time
 	// Outbound, when set, decides on every message sent through the API
 	// before it is committed: who sends (the request's "from"), whether they
 	// may, and what the policies say. It returns the body to send (redacted
@@ -77,7 +78,8 @@ type Options struct {
 // Gateway receives deliveries and makes them durable before acknowledging.
 type Gateway struct {
 	opts   Options
-	bodies bodyBudget
+	bodies memBudget
+	media  memBudget
 	// set is the channels served, replaced whole when channels are added
 	// or removed (AddChannels, RemoveChannels), so that a delivery finds
 	// its channel without a lock.
@@ -145,8 +147,9 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MediaRetry == nil {
 		opts.MediaRetry = DefaultMediaRetry
 	}
-	g := &Gateway{opts: opts, bodies: bodyBudget{max: opts.MaxBodyMemory}, m: newMetrics(opts.Registerer), log: opts.Logger}
-	g.m.bodyMemory(opts.Registerer, &g.bodies)
+	g := &Gateway{opts: opts, bodies: memBudget{max: opts.MaxBodyMemory}, media: memBudget{max: opts.MaxMediaMemory},
+		m: newMetrics(opts.Registerer), log: opts.Logger}
+	g.m.memory(opts.Registerer, &g.bodies, &g.media)
 	set, err := g.withChannels(&channelSet{byName: map[string]*channel{}}, opts.Channels)
 	if err != nil {
 		return nil, err
@@ -441,11 +444,13 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 	if perr != nil {
 		events = []connector.Event{g.unparsed(ch, req, perr)}
 	}
-	if err := g.fetchMedia(ctx, ch, events); err != nil {
+	releaseMedia, err := g.fetchMedia(ctx, ch, events)
+	if err != nil {
 		g.m.webhooks.WithLabelValues(name, "unavailable").Inc()
 		g.log.Error("media retry not queued; delivery not acknowledged", "channel", name, "err", err)
 		return http.StatusServiceUnavailable, "not stored; retry later"
 	}
+	defer releaseMedia() // the files are in memory until their records are committed
 	timer.done(stageMedia)
 	if g.opts.Annotate != nil && perr == nil {
 		for i := range events {

@@ -68,8 +68,12 @@ const mediaParallel = 4
 // whole. Without a queue every file is fetched before the acknowledgement.
 const maxInlineMedia = 16
 
-// errDeferred is the note on an attachment left to the queue.
-var errDeferred = fmt.Errorf("not fetched before the acknowledgement: more than %d files in one delivery", maxInlineMedia)
+// errDeferred and errMediaMemory are the notes on an attachment left to
+// the queue.
+var (
+	errDeferred    = fmt.Errorf("not fetched before the acknowledgement: more than %d files in one delivery", maxInlineMedia)
+	errMediaMemory = errors.New("not fetched before the acknowledgement: the files of deliveries in progress filled max_media_memory")
+)
 
 // fetchMedia downloads the media of a delivery's events into their
 // attachments, mediaParallel at a time. A failure is recorded in the
@@ -77,7 +81,13 @@ var errDeferred = fmt.Errorf("not fetched before the acknowledgement: more than 
 // durably before the delivery is acknowledged. The events are stored
 // either way, so nothing waits on a provider's media server. The error is
 // only for a retry that could not be queued.
-func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connector.Event) error {
+//
+// The files fetched are held against max_media_memory until the returned
+// release is called, after their records are committed; a file for which
+// there is no room then is queued, as those past maxInlineMedia are.
+func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connector.Event) (release func(), err error) {
+	var held atomic.Int64
+	release = func() { g.media.release(held.Load()) }
 	type job struct{ ev, i int }
 	var jobs []job
 	atts := make([][]onrecord.Attachment, len(events))
@@ -88,7 +98,7 @@ func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connecto
 		}
 	}
 	if len(jobs) == 0 {
-		return nil
+		return release, nil
 	}
 	errs := make([]error, len(jobs))
 	var next atomic.Int64
@@ -97,13 +107,14 @@ func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connecto
 		wg.Go(func() {
 			for k := next.Add(1) - 1; k < int64(len(jobs)); k = next.Add(1) - 1 {
 				j := jobs[k]
-				atts[j.ev][j.i], errs[k] = g.fetchAttachment(ctx, ch, &events[j.ev], j.i, k >= maxInlineMedia)
+				atts[j.ev][j.i], errs[k] = g.fetchAttachment(ctx, ch, &events[j.ev], j.i, k >= maxInlineMedia, &held)
 			}
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		release()
+		return func() {}, err
 	}
 	for e := range events {
 		if len(events[e].Media) > 0 {
@@ -111,29 +122,52 @@ func (g *Gateway) fetchMedia(ctx context.Context, ch *channel, events []connecto
 			events[e].Media = nil
 		}
 	}
-	return nil
+	return release, nil
 }
 
 // fetchAttachment fetches media i of ev, or with deferred set queues it to
 // be fetched after the acknowledgement. It reads ev and changes nothing in
 // it: the attachments of one delivery are fetched side by side.
-func (g *Gateway) fetchAttachment(ctx context.Context, ch *channel, ev *connector.Event, i int, deferred bool) (onrecord.Attachment, error) {
+// The file read is added to held, reserved against max_media_memory.
+func (g *Gateway) fetchAttachment(ctx context.Context, ch *channel, ev *connector.Event, i int, deferred bool, held *atomic.Int64) (onrecord.Attachment, error) {
 	name := ch.Config.Name
 	m := ev.Media[i]
 	att := onrecord.Attachment{Name: m.Name, ContentType: m.ContentType, Ref: m.Ref}
 	if att.Name == "" {
 		att.Name = "attachment"
 	}
-	if deferred && g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0 {
-		if err := g.queueMedia(ch, &ev.Event, i, m, errDeferred, g.opts.Now()); err != nil {
+	canQueue := g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0
+	var hold int64
+	why := errDeferred
+	if !deferred || !canQueue {
+		hold = mediaHold(m.Size, g.opts.MaxMediaBytes)
+		if !g.media.reserve(hold) {
+			hold = 0 // without a queue to put it off to, it is fetched regardless
+			if canQueue {
+				deferred, why = true, errMediaMemory
+				if g.media.shouldLog(g.opts.Now()) {
+					g.log.Warn("files in memory at max_media_memory: queued to be fetched after the acknowledgement",
+						"channel", name, "bytes_held", g.media.used.Load(), "max_media_memory", g.media.max)
+				}
+			}
+		}
+	}
+	if deferred && canQueue {
+		if err := g.queueMedia(ch, &ev.Event, i, m, why, g.opts.Now()); err != nil {
 			return att, err
 		}
-		att.Error = errDeferred.Error() + " (queued)"
+		att.Error = why.Error() + " (queued)"
 		return att, nil
 	}
 	g.m.mediaInFlight.WithLabelValues(name).Inc()
 	data, ctype, err := g.fetchOne(ctx, ch, m)
 	g.m.mediaInFlight.WithLabelValues(name).Dec()
+	// What was read is held, not what was feared.
+	if got := int64(len(data)); got < hold {
+		g.media.release(hold - got)
+		hold = got
+	}
+	held.Add(hold)
 	att.Data = data
 	if ctype != "" && att.ContentType == "" {
 		att.ContentType = ctype
@@ -286,6 +320,11 @@ func (g *Gateway) RetryDueMedia(ctx context.Context) (closed int, err error) {
 }
 
 func (g *Gateway) retryOne(ctx context.Context, ch *channel, name string, t *mediaTask) (bool, error) {
+	hold := mediaHold(t.Media.Size, g.opts.MaxMediaBytes)
+	if !g.media.reserve(hold) {
+		return false, nil // no room now: the task stays due for the next round
+	}
+	defer g.media.release(hold)
 	data, ctype, ferr := g.fetchOne(ctx, ch, t.Media)
 	if ferr != nil && ctx.Err() != nil {
 		return false, ctx.Err() // shutting down is not a failed attempt
