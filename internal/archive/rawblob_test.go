@@ -28,13 +28,7 @@ func TestAppend_LargeRawPayloadIsABlob(t *testing.T) {
 	for i, tc := range cases {
 		ev := event(i, tc.name)
 		ev.Raw = tc.raw
-		res, err := a.Append(t.Context(), ev)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if again, err := a.Append(t.Context(), ev); err != nil || !again.Duplicate || again.Seq != res.Seq {
-			t.Fatalf("%s: retry = %+v, %v; want a duplicate of %d", tc.name, again, err, res.Seq)
-		}
+		appendWithRetry(t, a, tc.name, ev)
 		if !bytes.Equal(ev.Raw, tc.raw) || ev.RawBlob != nil {
 			t.Fatalf("%s: the caller's event was changed", tc.name)
 		}
@@ -103,5 +97,18 @@ func TestAppendSystem_LargeRawReplaysWhole(t *testing.T) {
 	}
 	if !bytes.Equal(got, raw) {
 		t.Fatalf("replayed %d bytes, want the %d recorded", len(got), len(raw))
+	}
+}
+
+// appendWithRetry appends ev, then again as a provider's retry would, which
+// must be recognised as a duplicate of the first.
+func appendWithRetry(t *testing.T, a *Archive, name string, ev *onrecord.Event) {
+	t.Helper()
+	res, err := a.Append(t.Context(), ev)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if again, err := a.Append(t.Context(), ev); err != nil || !again.Duplicate || again.Seq != res.Seq {
+		t.Fatalf("%s: retry = %+v, %v; want a duplicate of %d", name, again, err, res.Seq)
 	}
 }
