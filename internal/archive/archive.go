@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -661,6 +662,15 @@ func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope, bufs
 			code = onrecord.EUNAVAILABLE
 		}
 		return 0, &onrecord.Error{Code: code, Message: "record not stored", Err: err}
+	}
+	if len(buf) > math.MaxUint16 {
+		// Kept like any other, but a C2SP entry bundle cannot hold it: the
+		// bundle of its 256 records is answered 500, and tlog-tiles
+		// clients cannot fetch them (offline verification from the
+		// journal is not affected). Texts and payloads over 16 KiB are
+		// blobs; what is left is a field that large of another kind.
+		a.log.Warn("record larger than a log entry bundle holds (64 KiB): /log/tile/entries cannot serve its bundle",
+			"seq", seq, "bytes", len(buf))
 	}
 	if env.Kind == record.KindEvent {
 		a.count(env.Bucket, seq)

@@ -1,6 +1,9 @@
 package archive
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -92,4 +95,34 @@ func TestAppend_LongBodyIsABlob(t *testing.T) {
 		t.Errorf("entry bundle with the long texts' records: %v", err)
 	}
 	check(reopened(t, a, cfg), "from the journal")
+}
+
+// TestAppend_RecordTooLargeForABundleIsKeptAndLogged: a record still too
+// large for a log entry bundle (a roster of thousands) is stored like any
+// other, and the operator is told which one, without its content.
+func TestAppend_RecordTooLargeForABundleIsKeptAndLogged(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	var logs bytes.Buffer
+	a, err := Open(t.Context(), Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	small, big := event(0, "fits"), event(1, "a secret plan")
+	big.Capture = &onrecord.Capture{GroupID: "desk"}
+	for i := range 2000 {
+		big.Capture.Roster = append(big.Capture.Roster, onrecord.GroupMember{Address: fmt.Sprintf("+1555%07d", i), Person: fmt.Sprintf("person-%d", i), Name: "Trader"})
+	}
+	for _, ev := range []*onrecord.Event{small, big} {
+		if _, err := a.Append(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := a.Get(1); err != nil || len(got.Capture.Roster) != 2000 {
+		t.Fatalf("the large record read back: %v", err)
+	}
+	out := logs.String()
+	if strings.Count(out, "larger than a log entry bundle") != 1 || !strings.Contains(out, "seq=1") || strings.Contains(out, "secret") {
+		t.Fatalf("log: %s", out)
+	}
 }
