@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"io"
 	"sync/atomic"
 	"time"
 )
@@ -19,8 +20,9 @@ import (
 // again. Deliveries are a few KiB, so the default 256 MiB is only reached
 // by a flood or by many very large payloads at once. Files come only from
 // signed deliveries, but 16 of up to max_media_bytes each may be held per
-// delivery until its commit; one for which there is no room is fetched
-// after the acknowledgement instead (fetchAttachment).
+// delivery until its commit; they are reserved as they are read
+// (budgetReader), and one for which there is no room is fetched after the
+// acknowledgement instead (fetchAttachment).
 type memBudget struct {
 	max  int64 // 0: no bound
 	used atomic.Int64
@@ -67,11 +69,28 @@ func bodyHold(contentLength, maxBody int64) int64 {
 	return maxBody
 }
 
-// mediaHold is what a file reserves before it is fetched: the size the
-// provider announced, or the most any file may be.
-func mediaHold(announced, maxMedia int64) int64 {
-	if announced > 0 && announced < maxMedia {
-		return announced
+// budgetReader reserves what it reads from r against b, in steps of at
+// most budgetStep, and fails with errMediaMemory when there is no room;
+// n is what it holds reserved.
+type budgetReader struct {
+	r io.Reader
+	b *memBudget
+	n int64
+}
+
+// budgetStep bounds one read's reservation, so that a reader asking for a
+// large buffer is not refused for room it will not use.
+const budgetStep = 64 << 10
+
+func (r *budgetReader) Read(p []byte) (int, error) {
+	if len(p) > budgetStep {
+		p = p[:budgetStep]
 	}
-	return maxMedia
+	if !r.b.reserve(int64(len(p))) {
+		return 0, errMediaMemory
+	}
+	n, err := r.r.Read(p)
+	r.b.release(int64(len(p) - n))
+	r.n += int64(n)
+	return n, err
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -133,55 +134,75 @@ func webhooksCounted(t *testing.T, e *env, outcome string) float64 {
 	return 0
 }
 
-func TestMediaHold(t *testing.T) {
-	for _, tc := range []struct{ announced, want int64 }{
-		{0, 1024}, // not announced: it may be as large as any file
-		{100, 100},
-		{1024, 1024},
-		{5000, 1024}, // refused as too large once read past the cap
-	} {
-		if got := mediaHold(tc.announced, 1024); got != tc.want {
-			t.Errorf("mediaHold(%d) = %d, want %d", tc.announced, got, tc.want)
+// TestBudgetReader reads files through budgets with and without room for
+// them: with room, all of it is read and held; without, the read stops
+// with errMediaMemory, holding no more than the budget; given back, the
+// budget is as before.
+func TestBudgetReader(t *testing.T) {
+	data := strings.Repeat("x", 200_000) // several steps of budgetStep
+	for _, tc := range []struct {
+		max     int64
+		wantErr bool
+	}{{1 << 20, false}, {int64(len(data)) + budgetStep, false}, {150_000, true}, {10, true}} {
+		b := &memBudget{max: tc.max}
+		r := &budgetReader{r: strings.NewReader(data), b: b}
+		got, err := io.ReadAll(r)
+		switch {
+		case tc.wantErr && !errors.Is(err, errMediaMemory):
+			t.Errorf("max %d: err %v, want errMediaMemory", tc.max, err)
+		case !tc.wantErr && (err != nil || string(got) != data):
+			t.Errorf("max %d: read %d bytes, %v; want all %d", tc.max, len(got), err, len(data))
+		case b.used.Load() != r.n || r.n != int64(len(got)) || r.n > tc.max:
+			t.Errorf("max %d: holds %d, reader says %d, read %d", tc.max, b.used.Load(), r.n, len(got))
+		}
+		b.release(r.n)
+		if b.used.Load() != 0 {
+			t.Errorf("max %d: %d still held after release", tc.max, b.used.Load())
 		}
 	}
 }
 
-// TestGateway_FilesInMemoryAreBounded: with room in max_media_memory for
-// one file of unannounced size, a message with three has the first fetched
-// before the acknowledgement and the others queued, due at once, saying
-// why; nothing is held once it is acknowledged, and the retry pass fetches
-// the rest one after another within the same bound.
+// TestGateway_FilesInMemoryAreBounded: while the files of other deliveries
+// fill max_media_memory, a message's file is queued, due at once, saying
+// why, and the message acknowledged; with room, a file is fetched before
+// the acknowledgement and given back once committed; the retry pass, with
+// room again, fetches the queued one.
 func TestGateway_FilesInMemoryAreBounded(t *testing.T) {
-	e := newEnvWith(t, nil, func(o *Options) { o.MaxMediaBytes, o.MaxMediaMemory = 1024, 1500 })
-	// Slow enough that the three fetches, side by side, all ask for room
-	// while the first holds its reservation.
-	e.conn.mediaDelay = 300 * time.Millisecond
-	if code, body := e.post(t, `{"id":"album","text":"statements","medias":["m1","m1","m1"]}`, true); code != 200 {
+	e := newEnvWith(t, nil, func(o *Options) { o.MaxMediaBytes, o.MaxMediaMemory = 8192, 8192 })
+	others := int64(6000) // held by deliveries in progress
+	if !e.g.media.reserve(others) {
+		t.Fatal("no room for the others")
+	}
+	if code, body := e.post(t, `{"id":"m1","text":"statement","media":"big"}`, true); code != 200 {
 		t.Fatalf("HTTP %d %s", code, body)
+	}
+	ev, err := e.a.Get(0)
+	if err != nil || len(ev.Attachments) != 1 {
+		t.Fatalf("record: %+v, %v", ev, err)
+	}
+	if att := ev.Attachments[0]; att.Blob != "" || !strings.Contains(att.Error, "max_media_memory") || !strings.Contains(att.Error, "queued") {
+		t.Fatalf("file with no room: blob %q, error %q; want it queued for max_media_memory", att.Blob, att.Error)
+	}
+	if h := e.g.Channels()[0]; h.MediaErrors != 0 {
+		t.Errorf("%d media errors counted for a file put off on purpose", h.MediaErrors)
+	}
+	if n, err := e.g.RetryDueMedia(t.Context()); n != 0 || err != nil {
+		t.Fatalf("retry pass without room closed %d (%v), want 0", n, err)
+	}
+	e.g.media.release(others)
+	if code, body := e.post(t, `{"id":"m2","text":"photo","media":"m1"}`, true); code != 200 {
+		t.Fatalf("HTTP %d %s", code, body)
+	}
+	if ev, err := e.a.Get(1); err != nil || len(ev.Attachments) != 1 || ev.Attachments[0].Blob == "" {
+		t.Fatalf("file with room not fetched before the acknowledgement: %+v, %v", ev, err)
 	}
 	if held := e.g.media.used.Load(); held != 0 {
 		t.Fatalf("%d bytes of files still held after the acknowledgement", held)
 	}
-	ev, err := e.a.Get(0)
-	if err != nil || len(ev.Attachments) != 3 {
-		t.Fatalf("record: %+v, %v", ev, err)
+	if n, err := e.g.RetryDueMedia(t.Context()); n != 1 || err != nil {
+		t.Fatalf("retry pass with room closed %d (%v), want 1", n, err)
 	}
-	fetched := 0
-	for i, att := range ev.Attachments {
-		switch {
-		case att.Error == "" && att.Blob != "":
-			fetched++
-		case !strings.Contains(att.Error, "max_media_memory") || !strings.Contains(att.Error, "queued"):
-			t.Errorf("attachment %d: blob %q, error %q; want fetched, or queued for max_media_memory", i, att.Blob, att.Error)
-		}
-	}
-	if fetched != 1 {
-		t.Fatalf("%d files fetched before the acknowledgement, want the 1 there was room for", fetched)
-	}
-	if n, err := e.g.RetryDueMedia(t.Context()); n != 2 || err != nil {
-		t.Fatalf("retry pass closed %d (%v), want 2", n, err)
-	}
-	if held := e.g.media.used.Load(); held != 0 {
-		t.Fatalf("%d bytes of files still held after the retries", held)
+	if rec, err := e.a.Get(2); err != nil || rec.Subtype != SubtypeAttachmentFetched || rec.Target != "m1" || e.g.media.used.Load() != 0 {
+		t.Fatalf("record 2: %+v, %v (held %d); want the queued file fetched and nothing held", rec, err, e.g.media.used.Load())
 	}
 }

@@ -137,37 +137,20 @@ func (g *Gateway) fetchAttachment(ctx context.Context, ch *channel, ev *connecto
 		att.Name = "attachment"
 	}
 	canQueue := g.opts.MediaQueue != nil && len(g.opts.MediaRetry) > 0
-	var hold int64
-	why := errDeferred
-	if !deferred || !canQueue {
-		hold = mediaHold(m.Size, g.opts.MaxMediaBytes)
-		if !g.media.reserve(hold) {
-			hold = 0 // without a queue to put it off to, it is fetched regardless
-			if canQueue {
-				deferred, why = true, errMediaMemory
-				if g.media.shouldLog(g.opts.Now()) {
-					g.log.Warn("files in memory at max_media_memory: queued to be fetched after the acknowledgement",
-						"channel", name, "bytes_held", g.media.used.Load(), "max_media_memory", g.media.max)
-				}
-			}
-		}
-	}
 	if deferred && canQueue {
-		if err := g.queueMedia(ch, &ev.Event, i, m, why, g.opts.Now()); err != nil {
-			return att, err
-		}
-		att.Error = why.Error() + " (queued)"
-		return att, nil
+		return g.deferAttachment(ch, ev, i, att, errDeferred)
 	}
 	g.m.mediaInFlight.WithLabelValues(name).Inc()
 	data, ctype, err := g.fetchOne(ctx, ch, m)
 	g.m.mediaInFlight.WithLabelValues(name).Dec()
-	// What was read is held, not what was feared.
-	if got := int64(len(data)); got < hold {
-		g.media.release(hold - got)
-		hold = got
+	if errors.Is(err, errMediaMemory) && canQueue {
+		if g.media.shouldLog(g.opts.Now()) {
+			g.log.Warn("files in memory at max_media_memory: queued to be fetched after the acknowledgement",
+				"channel", name, "bytes_held", g.media.used.Load(), "max_media_memory", g.media.max)
+		}
+		return g.deferAttachment(ch, ev, i, att, errMediaMemory)
 	}
-	held.Add(hold)
+	held.Add(int64(len(data)))
 	att.Data = data
 	if ctype != "" && att.ContentType == "" {
 		att.ContentType = ctype
@@ -187,12 +170,26 @@ func (g *Gateway) fetchAttachment(ctx context.Context, ch *channel, ev *connecto
 	return att, nil
 }
 
+// deferAttachment queues media i of ev, due at once, to be fetched after
+// the acknowledgement, and returns its attachment saying why.
+func (g *Gateway) deferAttachment(ch *channel, ev *connector.Event, i int, att onrecord.Attachment, why error) (onrecord.Attachment, error) {
+	if err := g.queueMedia(ch, &ev.Event, i, ev.Media[i], why, g.opts.Now()); err != nil {
+		return att, err
+	}
+	att.Error = why.Error() + " (queued)"
+	return att, nil
+}
+
 // retryable says whether a fetch may succeed later. A file over the size
 // cap or a destination the SSRF guard refused will not.
 func retryable(err error) bool {
 	return !errors.Is(err, fetch.ErrTooLarge) && !errors.Is(err, fetch.ErrRefused)
 }
 
+// fetchOne fetches m. The bytes it returns are held against
+// max_media_memory, reserved as they arrive, until the caller releases
+// len(data); when there is no room for them the fetch stops with
+// errMediaMemory and holds nothing.
 func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRef) ([]byte, string, error) {
 	if m.Size > g.opts.MaxMediaBytes {
 		return nil, "", fmt.Errorf("%w: announced %d bytes", fetch.ErrTooLarge, m.Size)
@@ -202,7 +199,13 @@ func (g *Gateway) fetchOne(ctx context.Context, ch *channel, m connector.MediaRe
 		return nil, "", err
 	}
 	defer body.Close()
-	data, err := fetch.ReadAll(body, g.opts.MaxMediaBytes)
+	r := &budgetReader{r: body, b: &g.media}
+	data, err := fetch.ReadAll(r, g.opts.MaxMediaBytes)
+	if errors.Is(err, errMediaMemory) {
+		g.media.release(r.n)
+		return nil, "", err
+	}
+	g.media.release(r.n - int64(len(data))) // read past the cap and cut off, or not kept
 	return data, ctype, err
 }
 
@@ -320,12 +323,11 @@ func (g *Gateway) RetryDueMedia(ctx context.Context) (closed int, err error) {
 }
 
 func (g *Gateway) retryOne(ctx context.Context, ch *channel, name string, t *mediaTask) (bool, error) {
-	hold := mediaHold(t.Media.Size, g.opts.MaxMediaBytes)
-	if !g.media.reserve(hold) {
+	data, ctype, ferr := g.fetchOne(ctx, ch, t.Media)
+	if errors.Is(ferr, errMediaMemory) {
 		return false, nil // no room now: the task stays due for the next round
 	}
-	defer g.media.release(hold)
-	data, ctype, ferr := g.fetchOne(ctx, ch, t.Media)
+	defer g.media.release(int64(len(data)))
 	if ferr != nil && ctx.Err() != nil {
 		return false, ctx.Err() // shutting down is not a failed attempt
 	}
