@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -163,10 +164,7 @@ func New(opts Options) (*Gateway, error) {
 
 // withChannels returns a copy of cur with chans added after its own.
 func (g *Gateway) withChannels(cur *channelSet, chans []Channel) (*channelSet, error) {
-	next := &channelSet{byName: make(map[string]*channel, len(cur.byName)+len(chans)), order: slices.Clone(cur.order)}
-	for n, ch := range cur.byName {
-		next.byName[n] = ch
-	}
+	next := &channelSet{byName: maps.Clone(cur.byName), order: slices.Clone(cur.order)}
 	for _, c := range chans {
 		if _, dup := next.byName[c.Config.Name]; dup {
 			return nil, fmt.Errorf("ingest: channel %q configured twice", c.Config.Name)

@@ -232,9 +232,8 @@ func (g *Gateway) taskName(t *mediaTask) string {
 	return g.opts.MediaQueue.Name("media", t.Channel, t.Original.ProviderID, string(t.Original.Kind), strconv.Itoa(t.Index))
 }
 
-// countBacklog sets the backlog gauges from the queue at start.
 // countBacklog counts the queued media fetches of the channels in only
-// (every channel when nil) into their backlog.
+// (every channel when nil, at start) into their backlog gauges.
 func (g *Gateway) countBacklog(only map[string]bool) error {
 	if g.opts.MediaQueue == nil {
 		return nil
