@@ -82,13 +82,13 @@ func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) (ChannelRel
 	for i, c := range a.channels {
 		cur[c.Config.Name] = i
 	}
-	inNext := map[string]bool{}
+	inNext := map[string]ingest.Channel{}
 	replace := map[string]connector.Connector{}
 	var added []ingest.Channel
 	var credLines, addLines []string
 	credMeta, chanMeta := map[string]string{}, map[string]string{}
 	for _, n := range next {
-		inNext[n.Config.Name] = true
+		inNext[n.Config.Name] = n
 		i, ok := cur[n.Config.Name]
 		if !ok {
 			added = append(added, n)
@@ -110,7 +110,7 @@ func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) (ChannelRel
 		credMeta["channel:"+n.Config.Name] = strings.Join(changed, ",")
 	}
 	for _, c := range a.channels {
-		if !inNext[c.Config.Name] {
+		if _, ok := inNext[c.Config.Name]; !ok {
 			done.Removed = append(done.Removed, c.Config.Name)
 			chanMeta["removed:"+c.Config.Name] = c.Config.Type
 		}
@@ -158,15 +158,12 @@ func (a *App) ReloadChannels(ctx context.Context, cfg config.Config) (ChannelRel
 	}
 	kept := a.channels[:0:0]
 	for _, c := range a.channels {
-		if !inNext[c.Config.Name] {
+		n, ok := inNext[c.Config.Name]
+		if !ok {
 			continue
 		}
-		if r, ok := replace[c.Config.Name]; ok {
-			for _, n := range next {
-				if n.Config.Name == c.Config.Name {
-					c.Config, c.Connector = n.Config, r
-				}
-			}
+		if _, ok := replace[c.Config.Name]; ok {
+			c.Config, c.Connector = n.Config, n.Connector
 		}
 		kept = append(kept, c)
 	}
