@@ -88,7 +88,13 @@ type Event struct {
 	Direction    Direction `json:"direction"`
 	Sender       Party     `json:"sender"`
 	Recipients   []Party   `json:"recipients,omitempty"`
-	SentAt       time.Time `json:"sent_at"`
+	// RecipientsBlob holds the recipients instead of Recipients in a
+	// stored record when they are more than the archive keeps inline (a
+	// message to a group of hundreds): a sealed blob of their JSON array,
+	// like Capture.RosterBlob. The archive puts Recipients back when it
+	// reads the record.
+	RecipientsBlob *Attachment `json:"recipients_blob,omitempty"`
+	SentAt         time.Time   `json:"sent_at"`
 	// SentAtIsReceipt says the provider gave no time for the event, so
 	// SentAt is when onrecord received it. A provider's retry then differs
 	// only in that time and is still recognised as the same event.
@@ -149,6 +155,14 @@ type Capture struct {
 	// Roster is its membership when the event was captured.
 	GroupID string        `json:"group_id,omitempty"`
 	Roster  []GroupMember `json:"roster,omitempty"`
+	// RosterBlob holds the roster instead of Roster in a stored record when
+	// it is longer than the archive keeps inline: a sealed blob of the
+	// roster's JSON array, which every message of the group captured under
+	// the same membership shares (blobs are addressed by content), so that
+	// a group of thousands neither makes each record too large for a log
+	// entry bundle (64 KiB) nor stores its membership once per message.
+	// The archive puts Roster back when it reads the record.
+	RosterBlob *Attachment `json:"roster_blob,omitempty"`
 	// Flags say what supervision should look at: FlagUnknownContact,
 	// FlagUnconsentedContact, FlagUngovernedGroup, FlagNotAMember.
 	Flags []string `json:"flags,omitempty"`

@@ -368,9 +368,10 @@ func attachmentSHA(a *onrecord.Attachment) string {
 
 // ComparableEvent is the form in which a JSONL export line and the record
 // it came from are compared: without what the archive adds (id, capture
-// time), and with attachments, the provider's payload and the text by
-// digest (a record keeps a large payload or a long text as a blob,
-// RawBlob or BodyBlob, where the line has it inline).
+// time), and with attachments, the provider's payload, the text, the
+// recipients and a group's roster by digest (a record keeps a large
+// payload, a long text or a long list as a blob — RawBlob, BodyBlob,
+// RecipientsBlob, Capture.RosterBlob — where the line has it inline).
 func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 	c := *ev
 	c.ID, c.CapturedAt = "", time.Time{}
@@ -397,7 +398,36 @@ func ComparableEvent(ev *onrecord.Event) ([]byte, error) {
 		s := sha256.Sum256([]byte(ev.Body))
 		c.Body, c.BodyBlob = "", &onrecord.Attachment{Name: "body", SHA256: hex.EncodeToString(s[:])}
 	}
+	var err error
+	if c.Recipients, c.RecipientsBlob, err = listDigest(ev.Recipients, ev.RecipientsBlob); err != nil {
+		return nil, err
+	}
+	if ev.Capture != nil {
+		cp := *ev.Capture
+		if cp.Roster, cp.RosterBlob, err = listDigest(cp.Roster, cp.RosterBlob); err != nil {
+			return nil, err
+		}
+		c.Capture = &cp
+	}
 	return json.Marshal(&c)
+}
+
+// listDigest is a list's comparable form: the digest of the blob a record
+// keeps it in, or of its JSON array as encoding/json writes it, which is
+// what such a blob holds.
+func listDigest[T any](items []T, kept *onrecord.Attachment) ([]T, *onrecord.Attachment, error) {
+	switch {
+	case kept != nil:
+		return nil, &onrecord.Attachment{SHA256: attachmentSHA(kept)}, nil
+	case len(items) > 0:
+		b, err := json.Marshal(items)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := sha256.Sum256(b)
+		return nil, &onrecord.Attachment{SHA256: hex.EncodeToString(s[:])}, nil
+	}
+	return nil, nil, nil
 }
 
 // compareJSONL checks that line i of a JSONL file is the record the

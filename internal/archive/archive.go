@@ -75,6 +75,10 @@ type Archive struct {
 
 	// recent holds the latest records decoded, for Events (recent.go).
 	recent recent
+	// rosters and recipients hold the lists last read from blobs
+	// (listcache.go).
+	rosters    listCache[onrecord.GroupMember]
+	recipients listCache[onrecord.Party]
 
 	dedup *dedup // every (id, content) stored, and each id's first record
 
@@ -560,7 +564,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	if _, ok := a.policy.Classes[class]; !ok || class == config.SystemClass {
 		return Result{}, onrecord.Errorf(onrecord.EINVALID, "retention class %q is not configured", class)
 	}
-	body := ev.Body
+	given := ev
 	ev, err := a.sealAttachments(ctx, ev)
 	if err != nil {
 		return Result{}, err
@@ -584,7 +588,7 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 		a.dedup.finish(p, idem, content, false, 0, err)
 		return Result{}, err
 	}
-	res, err := a.appendNew(ctx, ev, body, enc, bufs, class, idem, content)
+	res, err := a.appendNew(ctx, ev, given, enc, bufs, class, idem, content)
 	a.dedup.finish(p, idem, content, claimed, res.Seq, err)
 	if err == nil && !claimed {
 		res.Conflict, res.ConflictWith = true, firstSeq
@@ -594,8 +598,9 @@ func (a *Archive) Append(ctx context.Context, ev *onrecord.Event) (Result, error
 	return res, err
 }
 
-// body is the event's text as given, which ev (sealed) may keep as a blob.
-func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, body string, enc []byte, bufs *writeBufs, class string, idem, content [32]byte) (Result, error) {
+// given is the event as the caller gave it, before sealAttachments made ev
+// keep its text or its group's roster as blobs.
+func (a *Archive) appendNew(ctx context.Context, ev, given *onrecord.Event, enc []byte, bufs *writeBufs, class string, idem, content [32]byte) (Result, error) {
 	now := a.now().UTC()
 	var id [16]byte
 	if _, err := rand.Read(id[:]); err != nil {
@@ -615,11 +620,18 @@ func (a *Archive) appendNew(ctx context.Context, ev *onrecord.Event, body string
 		return Result{}, err
 	}
 	// What Events would decode from the record, kept for the search
-	// index's tailer (recent.go); the text is put back as inflate does.
+	// index's tailer (recent.go); what it keeps as blobs is put back as
+	// inflate does.
 	stored := *ev
 	stored.ID, stored.CapturedAt, stored.RetentionClass = hex.EncodeToString(id[:]), now, class
 	if stored.BodyBlob != nil {
-		stored.Body, stored.BodyBlob = body, nil
+		stored.Body, stored.BodyBlob = given.Body, nil
+	}
+	if stored.RecipientsBlob != nil {
+		stored.Recipients, stored.RecipientsBlob = given.Recipients, nil
+	}
+	if stored.Capture != nil && stored.Capture.RosterBlob != nil {
+		stored.Capture = given.Capture
 	}
 	if dec, ok := decodedForm(&stored); ok {
 		a.recent.put(&recentRecord{seq: seq, bucket: bucket, ev: dec})
@@ -667,8 +679,9 @@ func (a *Archive) appendEnvelope(ctx context.Context, env *record.Envelope, bufs
 		// Kept like any other, but a C2SP entry bundle cannot hold it: the
 		// bundle of its 256 records is answered 500, and tlog-tiles
 		// clients cannot fetch them (offline verification from the
-		// journal is not affected). Texts and payloads over 16 KiB are
-		// blobs; what is left is a field that large of another kind.
+		// journal is not affected). Long texts, payloads, recipient
+		// lists and rosters are blobs; what is left is a field that large
+		// of another kind.
 		a.log.Warn("record larger than a log entry bundle holds (64 KiB): /log/tile/entries cannot serve its bundle",
 			"seq", seq, "bytes", len(buf))
 	}

@@ -8,11 +8,12 @@ import (
 	"github.com/onrecord/onrecord/internal/blob"
 )
 
-// sealAttachments moves the files an event carries, and a provider payload
-// over RawInline, into the blob store and returns a copy of the event that
-// refers to them instead. The blobs
-// are durable before the record that refers to them is appended, so a
-// committed record never points at nothing. The caller's event is left
+// sealAttachments moves the files an event carries — and a provider
+// payload over RawInline, a text over BodyInline, recipients over
+// RecipientsInline and a group's roster over RosterInline — into the blob
+// store and returns a copy of the event that refers to them instead. The
+// blobs are durable before the record that refers to them is appended, so
+// a committed record never points at nothing. The caller's event is left
 // as it was.
 func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onrecord.Event, error) {
 	n := 0
@@ -23,27 +24,41 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 	}
 	bigRaw := len(ev.Raw) > RawInline
 	bigBody := bodyTooLong(ev.Body)
-	if n == 0 && !bigRaw && !bigBody {
+	recipients := listOver(RecipientsInline, ev.Recipients, appendParty)
+	var roster []byte
+	if ev.Capture != nil {
+		roster = listOver(RosterInline, ev.Capture.Roster, appendMember)
+	}
+	if n == 0 && !bigRaw && !bigBody && recipients == nil && roster == nil {
 		return ev, nil
 	}
 	c := *ev
+	var err error
 	if bigRaw {
-		ref, err := a.blobs.Put(ctx, ev.Raw)
-		if err != nil {
-			return nil, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: "raw payload not stored", Err: fmt.Errorf("raw payload: %w", err)}
+		if c.RawBlob, err = a.putBlob(ctx, ev.Raw, "raw", "application/octet-stream", "raw payload"); err != nil {
+			return nil, err
 		}
 		c.Raw = nil
-		c.RawBlob = &onrecord.Attachment{Name: "raw", ContentType: "application/octet-stream",
-			Blob: ref.Addr, BlobKey: ref.Key, Size: ref.Size, SHA256: ref.SHA256}
 	}
 	if bigBody {
-		ref, err := a.blobs.Put(ctx, []byte(ev.Body))
-		if err != nil {
-			return nil, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: "message text not stored", Err: fmt.Errorf("body: %w", err)}
+		if c.BodyBlob, err = a.putBlob(ctx, []byte(ev.Body), "body", "text/plain; charset=utf-8", "message text"); err != nil {
+			return nil, err
 		}
 		c.Body = ""
-		c.BodyBlob = &onrecord.Attachment{Name: "body", ContentType: "text/plain; charset=utf-8",
-			Blob: ref.Addr, BlobKey: ref.Key, Size: ref.Size, SHA256: ref.SHA256}
+	}
+	if recipients != nil {
+		if c.RecipientsBlob, err = a.putBlob(ctx, recipients, "recipients", "application/json", "recipients"); err != nil {
+			return nil, err
+		}
+		c.Recipients = nil
+	}
+	if roster != nil {
+		capture := *ev.Capture
+		if capture.RosterBlob, err = a.putBlob(ctx, roster, "roster", "application/json", "group roster"); err != nil {
+			return nil, err
+		}
+		capture.Roster = nil
+		c.Capture = &capture
 	}
 	if n == 0 {
 		return &c, nil
@@ -63,6 +78,34 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 	}
 	return &c, nil
 }
+
+// putBlob stores b as a sealed blob and returns the attachment a record
+// keeps in its place; what names b in the error a caller gets.
+func (a *Archive) putBlob(ctx context.Context, b []byte, name, contentType, what string) (*onrecord.Attachment, error) {
+	ref, err := a.blobs.Put(ctx, b)
+	if err != nil {
+		return nil, &onrecord.Error{Code: onrecord.EUNAVAILABLE, Message: what + " not stored", Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return &onrecord.Attachment{Name: name, ContentType: contentType, Blob: ref.Addr, BlobKey: ref.Key, Size: ref.Size, SHA256: ref.SHA256}, nil
+}
+
+// listOver returns items encoded as a JSON array when that takes more
+// than limit bytes, else nil. A list too short to reach the limit (every
+// item takes at least minItemBytes) is not encoded to find out.
+func listOver[T any](limit int, items []T, each func([]byte, *T) []byte) []byte {
+	if len(items) <= limit/minItemBytes {
+		return nil
+	}
+	if enc := appendList(nil, "", items, each); len(enc) > limit {
+		return enc
+	}
+	return nil
+}
+
+// minItemBytes is less than the fewest bytes a recipient or a roster
+// member encodes to, with its comma: `{"id":""},` is 10, `{"address":""},`
+// 15.
+const minItemBytes = 10
 
 // RawInline is the largest provider payload a record keeps inline; a
 // larger one is stored as a sealed blob the record refers to (RawBlob).
@@ -93,20 +136,52 @@ func bodyTooLong(body string) bool {
 	return len(appendJSONString(make([]byte, 0, 2*len(body)), body)) > BodyInline
 }
 
-// inflate puts the text of a record read from the archive back in Body
-// when the record keeps it as a blob (BodyBlob), checked against the
-// digest the record committed to, so that no reader of the archive needs
-// to know. The blob's key goes with it: nothing shown or exported from
-// the event can carry it.
+// RosterInline is the most bytes a governed group's roster may take,
+// encoded as JSON, in a record; a longer one (about 50 members and up) is
+// stored as a sealed blob (Capture.RosterBlob). Every message of the group
+// carries its roster, so the blob is one per membership, not per message.
+const RosterInline = 4 << 10
+
+// RecipientsInline is the most bytes an event's recipients may take,
+// encoded as JSON, in its record; more (a message to a group of a few
+// hundred) are stored as a sealed blob (RecipientsBlob). With the text's
+// and the payload's limits it keeps a record within the 64 KiB of a log
+// entry bundle.
+const RecipientsInline = 8 << 10
+
+// inflate puts what a record read from the archive keeps as blobs back in
+// the event — the text (BodyBlob) in Body, the recipients (RecipientsBlob)
+// in Recipients, a group's roster (Capture.RosterBlob) in Capture.Roster —
+// checked against the digests the record committed to, so that no reader
+// of the archive needs to know. The blobs' keys go with them: nothing
+// shown or exported from the event can carry one.
 func (a *Archive) inflate(ev *onrecord.Event) error {
-	if ev.BodyBlob == nil {
-		return nil
+	read := func(att *onrecord.Attachment) func() ([]byte, error) {
+		return func() ([]byte, error) { return a.Attachment(context.Background(), att) }
 	}
-	body, err := a.Attachment(context.Background(), ev.BodyBlob)
-	if err != nil {
-		return fmt.Errorf("message text: %w", err)
+	if ev.BodyBlob != nil {
+		body, err := read(ev.BodyBlob)()
+		if err != nil {
+			return fmt.Errorf("message text: %w", err)
+		}
+		ev.Body, ev.BodyBlob = string(body), nil
 	}
-	ev.Body, ev.BodyBlob = string(body), nil
+	if ev.RecipientsBlob != nil {
+		recipients, err := a.recipients.get(ev.RecipientsBlob, read(ev.RecipientsBlob))
+		if err != nil {
+			return fmt.Errorf("recipients: %w", err)
+		}
+		ev.Recipients, ev.RecipientsBlob = recipients, nil
+	}
+	if ev.Capture != nil && ev.Capture.RosterBlob != nil {
+		roster, err := a.rosters.get(ev.Capture.RosterBlob, read(ev.Capture.RosterBlob))
+		if err != nil {
+			return fmt.Errorf("group roster: %w", err)
+		}
+		c := *ev.Capture
+		c.Roster, c.RosterBlob = roster, nil
+		ev.Capture = &c
+	}
 	return nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/blob/localfs"
 )
 
 // TestAppend_LongBodyIsABlob appends messages whose text lies either side
@@ -97,9 +99,99 @@ func TestAppend_LongBodyIsABlob(t *testing.T) {
 	check(reopened(t, a, cfg), "from the journal")
 }
 
+// TestAppend_LongListsAreSharedBlobs: a governed group's roster over
+// RosterInline, and recipients over RecipientsInline, as encoded, are each
+// kept as one blob that every message of the group sent under that
+// membership refers to, and come back whole from Get and Events, in memory
+// and after a reopen; short lists stay in the record. Before, a group of
+// 2,000 made every message to it a record of 230 KB, too large for a log
+// entry bundle.
+func TestAppend_LongListsAreSharedBlobs(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	roster := func(n int) []onrecord.GroupMember {
+		var r []onrecord.GroupMember
+		for i := range n {
+			r = append(r, onrecord.GroupMember{Address: fmt.Sprintf("+1555%07d", i), Person: fmt.Sprintf("person-%d", i), Name: "Trader", Admin: i == 0})
+		}
+		return r
+	}
+	recipients := func(r []onrecord.GroupMember) []onrecord.Party {
+		var p []onrecord.Party
+		for _, m := range r {
+			p = append(p, onrecord.Party{ID: m.Address, Name: m.Name})
+		}
+		return p
+	}
+	desk, small := roster(2000), roster(3)
+	rosters := [][]onrecord.GroupMember{desk, desk, small, desk, nil}
+	for i, r := range rosters {
+		ev := event(i, fmt.Sprintf("message %d", i))
+		if r != nil {
+			ev.Capture = &onrecord.Capture{GroupID: "grp-desk", Roster: r, Flags: []string{onrecord.FlagNotAMember}}
+			ev.Recipients = recipients(r)
+		}
+		appendWithRetry(t, a, ev.ProviderID, ev)
+		if r != nil && (ev.Capture.RosterBlob != nil || len(ev.Capture.Roster) != len(r) || ev.RecipientsBlob != nil || len(ev.Recipients) != len(r)) {
+			t.Fatalf("message %d: the caller's event was changed", i)
+		}
+	}
+	check := func(a *Archive, from string) {
+		t.Helper()
+		same := func(seq uint64, ev *onrecord.Event) {
+			t.Helper()
+			want := rosters[seq]
+			if want != nil && (ev.RecipientsBlob != nil || !slices.Equal(ev.Recipients, recipients(want))) {
+				t.Errorf("%s: record %d read back with %d recipients, blob %v; want %d", from, seq, len(ev.Recipients), ev.RecipientsBlob, len(want))
+			}
+			switch {
+			case want == nil && ev.Capture != nil:
+				t.Errorf("%s: record %d has a capture %+v", from, seq, ev.Capture)
+			case want != nil && (ev.Capture == nil || ev.Capture.RosterBlob != nil || !slices.Equal(ev.Capture.Roster, want) ||
+				ev.Capture.GroupID != "grp-desk" || len(ev.Capture.Flags) != 1):
+				t.Errorf("%s: record %d read back with capture %+v", from, seq, ev.Capture)
+			}
+		}
+		err := a.Events(0, func(seq uint64, ev *onrecord.Event, err error) error {
+			if err != nil {
+				return err
+			}
+			same(seq, ev)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", from, err)
+		}
+		for i := range rosters {
+			got, err := a.Get(uint64(i))
+			if err != nil {
+				t.Fatalf("%s: %v", from, err)
+			}
+			same(uint64(i), got)
+			env, err := a.Envelope(uint64(i))
+			if err != nil || len(env) > 4*RosterInline {
+				t.Errorf("%s: record %d: envelope %d bytes, %v; want the roster out of it", from, i, len(env), err)
+			}
+		}
+	}
+	check(a, "in memory")
+	a = reopened(t, a, cfg)
+	check(a, "from the journal")
+	a.Close()
+	st, err := localfs.Open(cfg.BlobDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n := st.Packed(); n != 2 {
+		t.Errorf("%d blobs stored for three messages to one group; want 2 (its roster and its recipients)", n)
+	}
+}
+
 // TestAppend_RecordTooLargeForABundleIsKeptAndLogged: a record still too
-// large for a log entry bundle (a roster of thousands) is stored like any
-// other, and the operator is told which one, without its content.
+// large for a log entry bundle (thousands of shared contacts in Meta) is
+// stored like any other, and the operator is told which one, without its
+// content.
 func TestAppend_RecordTooLargeForABundleIsKeptAndLogged(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	var logs bytes.Buffer
@@ -109,16 +201,16 @@ func TestAppend_RecordTooLargeForABundleIsKeptAndLogged(t *testing.T) {
 	}
 	defer a.Close()
 	small, big := event(0, "fits"), event(1, "a secret plan")
-	big.Capture = &onrecord.Capture{GroupID: "desk"}
-	for i := range 2000 {
-		big.Capture.Roster = append(big.Capture.Roster, onrecord.GroupMember{Address: fmt.Sprintf("+1555%07d", i), Person: fmt.Sprintf("person-%d", i), Name: "Trader"})
+	big.Meta = map[string]string{}
+	for i := range 3000 {
+		big.Meta[fmt.Sprintf("contact_%d", i)] = fmt.Sprintf("+1555%07d", i)
 	}
 	for _, ev := range []*onrecord.Event{small, big} {
 		if _, err := a.Append(t.Context(), ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := a.Get(1); err != nil || len(got.Capture.Roster) != 2000 {
+	if got, err := a.Get(1); err != nil || len(got.Meta) != 3000 {
 		t.Fatalf("the large record read back: %v", err)
 	}
 	out := logs.String()

@@ -32,6 +32,9 @@ func appendEvent(b []byte, ev *onrecord.Event) ([]byte, error) {
 	b = appendJSONString(append(b, `,"direction":`...), string(ev.Direction))
 	b = appendParty(append(b, `,"sender":`...), &ev.Sender)
 	b = appendList(b, `,"recipients":`, ev.Recipients, appendParty)
+	if ev.RecipientsBlob != nil {
+		b = appendAttachment(append(b, `,"recipients_blob":`...), ev.RecipientsBlob)
+	}
 	var err error
 	if b, err = appendTime(append(b, `,"sent_at":`...), ev.SentAt); err != nil {
 		return nil, err
@@ -111,6 +114,9 @@ func appendCapture(b []byte, c *onrecord.Capture) []byte {
 	start := len(b)
 	b = appendOptString(b, `,"group_id":`, c.GroupID)
 	b = appendList(b, `,"roster":`, c.Roster, appendMember)
+	if c.RosterBlob != nil {
+		b = appendAttachment(append(b, `,"roster_blob":`...), c.RosterBlob)
+	}
 	b = appendList(b, `,"flags":`, c.Flags, func(b []byte, f *string) []byte { return appendJSONString(b, *f) })
 	if len(b) == start {
 		return append(b, "{}"...)

@@ -39,7 +39,9 @@ func TestAppendEvent_MatchesJSON(t *testing.T) {
 	full.ExpiresInSeconds, full.StatusError = -3600, "131047: re-engagement"
 	full.Meta = map[string]string{"z": "last", "a": "first", "<k>": "&amp;", "": "empty key"}
 	full.Capture = &onrecord.Capture{GroupID: "g", Roster: []onrecord.GroupMember{{Address: "+1", Person: "p", Name: "N", Admin: true}, {Address: "+2"}},
-		Flags: []string{"unknown_contact", "not_a_member"}}
+		RosterBlob: &onrecord.Attachment{Name: "roster", ContentType: "application/json", Blob: "b3", BlobKey: []byte{7}, Size: 9000, SHA256: "cd"},
+		Flags:      []string{"unknown_contact", "not_a_member"}}
+	full.RecipientsBlob = &onrecord.Attachment{Name: "recipients", ContentType: "application/json", Blob: "b4", Size: 70000, SHA256: "ef"}
 	full.Raw = []byte(`{"entry":[]}`)
 	full.RawBlob = &onrecord.Attachment{Name: "raw", ContentType: "application/octet-stream", Blob: "b2", BlobKey: []byte{9, 8}, Size: 70000, SHA256: "ab"}
 

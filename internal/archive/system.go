@@ -27,7 +27,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	}
 	// A policy set with large lexicons keeps its text as a blob, as a
 	// large provider payload does (RawInline); ReplaySystem reads it back.
-	body := ev.Body
+	given := ev
 	ev, err := a.sealAttachments(ctx, ev)
 	if err != nil {
 		return Result{}, err
@@ -46,7 +46,7 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 	if dup {
 		return Result{Seq: seq, Duplicate: true}, nil
 	}
-	res, err := a.appendNew(ctx, ev, body, enc, bufs, config.SystemClass, idem, content)
+	res, err := a.appendNew(ctx, ev, given, enc, bufs, config.SystemClass, idem, content)
 	a.dedup.finish(p, idem, content, false, res.Seq, err)
 	return res, err
 }

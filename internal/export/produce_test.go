@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -407,12 +408,20 @@ func TestVerifyExport_NamesTheChangedFileOfEveryFormat(t *testing.T) {
 }
 
 // TestProduce_BlobsExportWhole: a record keeps a payload over
-// archive.RawInline, and a text over archive.BodyInline, as a blob; the
+// archive.RawInline, a text over archive.BodyInline, recipients over
+// archive.RecipientsInline and a roster over archive.RosterInline as a
+// blob; the
 // export has it whole, inline, and verifies against the record, and a
 // change to it is found.
 func TestProduce_BlobsExportWhole(t *testing.T) {
 	raw := []byte(`{"update_id":1,"pad":"` + strings.Repeat("p", 3*archive.RawInline) + `"}`)
 	body := strings.Repeat("档案记录 ", 8_000)
+	var roster []onrecord.GroupMember
+	var recipients []onrecord.Party
+	for i := range 2000 {
+		roster = append(roster, onrecord.GroupMember{Address: fmt.Sprintf("U%07d", i), Person: fmt.Sprintf("person-%d", i), Name: fmt.Sprintf("Trader %d", i)})
+		recipients = append(recipients, onrecord.Party{ID: fmt.Sprintf("U%07d", i), Name: fmt.Sprintf("Dealer %d", i)})
+	}
 	cases := []struct {
 		name string
 		ev   onrecord.Event
@@ -430,6 +439,24 @@ func TestProduce_BlobsExportWhole(t *testing.T) {
 			func(ev *onrecord.Event) bool { return ev.BodyBlob == nil && ev.Body == body },
 			func(ev *onrecord.Event) bool { return ev.Body == body && ev.BodyBlob == nil },
 			"档案记录 档案", "档案记录 档桉"},
+		{"roster", onrecord.Event{Kind: onrecord.KindMessage, ProviderID: "1.3", Conversation: "C2", Body: "desk update", Group: true,
+			Capture: &onrecord.Capture{GroupID: "grp-desk", Roster: roster}},
+			func(ev *onrecord.Event) bool {
+				return ev.Capture.RosterBlob == nil && slices.Equal(ev.Capture.Roster, roster)
+			},
+			func(ev *onrecord.Event) bool {
+				return ev.Capture != nil && ev.Capture.RosterBlob == nil && slices.Equal(ev.Capture.Roster, roster)
+			},
+			`"name":"Trader 1999"`, `"name":"Trader 1998"`},
+		{"recipients", onrecord.Event{Kind: onrecord.KindMessage, ProviderID: "1.4", Conversation: "C2", Body: "desk update", Group: true,
+			Recipients: recipients},
+			func(ev *onrecord.Event) bool {
+				return ev.RecipientsBlob == nil && slices.Equal(ev.Recipients, recipients)
+			},
+			func(ev *onrecord.Event) bool {
+				return ev.RecipientsBlob == nil && slices.Equal(ev.Recipients, recipients)
+			},
+			`"name":"Dealer 1999"`, `"name":"Dealer 1998"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,8 +70,9 @@
 // /log/tile/entries/<N>[.p/<W>] (each entry a uint16 length and the
 // envelope bytes; an envelope over 65535 bytes cannot be put in a bundle
 // and is answered with 500 — the archive keeps provider payloads and
-// message texts over 16 KiB as blobs, so that only an event with some
-// other field that large (a roster of thousands) is left). The same tiles are what the Go checksum
+// message texts over 16 KiB, and long recipient lists and group rosters,
+// as blobs, so that only an event with some other field that large
+// (thousands of entries in Meta) is left). The same tiles are what the Go checksum
 // database serves, so tlog.TileHashReader, Tessera clients and other
 // tlog-tiles tooling work against it.
 //
