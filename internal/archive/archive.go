@@ -79,6 +79,10 @@ type Archive struct {
 	// (listcache.go).
 	rosters    listCache[onrecord.GroupMember]
 	recipients listCache[onrecord.Party]
+	// sealedRosters and sealedRecipients remember the lists last stored
+	// as blobs (listcache.go).
+	sealedRosters    listRefs[onrecord.GroupMember]
+	sealedRecipients listRefs[onrecord.Party]
 
 	dedup *dedup // every (id, content) stored, and each id's first record
 

@@ -24,16 +24,20 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 	}
 	bigRaw := len(ev.Raw) > RawInline
 	bigBody := bodyTooLong(ev.Body)
-	recipients := listOver(RecipientsInline, ev.Recipients, appendParty)
-	var roster []byte
+	recipients, err := sealList(ctx, a, &a.sealedRecipients, RecipientsInline, ev.Recipients, appendParty, "recipients")
+	if err != nil {
+		return nil, err
+	}
+	var roster *onrecord.Attachment
 	if ev.Capture != nil {
-		roster = listOver(RosterInline, ev.Capture.Roster, appendMember)
+		if roster, err = sealList(ctx, a, &a.sealedRosters, RosterInline, ev.Capture.Roster, appendMember, "roster"); err != nil {
+			return nil, err
+		}
 	}
 	if n == 0 && !bigRaw && !bigBody && recipients == nil && roster == nil {
 		return ev, nil
 	}
 	c := *ev
-	var err error
 	if bigRaw {
 		if c.RawBlob, err = a.putBlob(ctx, ev.Raw, "raw", "application/octet-stream", "raw payload"); err != nil {
 			return nil, err
@@ -47,17 +51,11 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 		c.Body = ""
 	}
 	if recipients != nil {
-		if c.RecipientsBlob, err = a.putBlob(ctx, recipients, "recipients", "application/json", "recipients"); err != nil {
-			return nil, err
-		}
-		c.Recipients = nil
+		c.Recipients, c.RecipientsBlob = nil, recipients
 	}
 	if roster != nil {
 		capture := *ev.Capture
-		if capture.RosterBlob, err = a.putBlob(ctx, roster, "roster", "application/json", "group roster"); err != nil {
-			return nil, err
-		}
-		capture.Roster = nil
+		capture.Roster, capture.RosterBlob = nil, roster
 		c.Capture = &capture
 	}
 	if n == 0 {
@@ -89,17 +87,30 @@ func (a *Archive) putBlob(ctx context.Context, b []byte, name, contentType, what
 	return &onrecord.Attachment{Name: name, ContentType: contentType, Blob: ref.Addr, BlobKey: ref.Key, Size: ref.Size, SHA256: ref.SHA256}, nil
 }
 
-// listOver returns items encoded as a JSON array when that takes more
-// than limit bytes, else nil. A list too short to reach the limit (every
-// item takes at least minItemBytes) is not encoded to find out.
-func listOver[T any](limit int, items []T, each func([]byte, *T) []byte) []byte {
+// sealList stores items as a blob of their JSON array when that takes
+// more than limit bytes, and returns the attachment a record keeps in
+// their place; nil when they stay inline. A list too short to reach the
+// limit (every item takes at least minItemBytes) is not encoded to find
+// out, and one stored lately (refs) is not stored again.
+func sealList[T comparable](ctx context.Context, a *Archive, refs *listRefs[T], limit int, items []T, each func([]byte, *T) []byte, name string) (*onrecord.Attachment, error) {
 	if len(items) <= limit/minItemBytes {
-		return nil
+		return nil, nil
 	}
-	if enc := appendList(nil, "", items, each); len(enc) > limit {
-		return enc
+	if ref := refs.find(items); ref != nil {
+		cp := *ref
+		return &cp, nil
 	}
-	return nil
+	enc := appendList(nil, "", items, each)
+	if len(enc) <= limit {
+		return nil, nil
+	}
+	ref, err := a.putBlob(ctx, enc, name, "application/json", name)
+	if err != nil {
+		return nil, err
+	}
+	refs.keep(items, ref)
+	cp := *ref
+	return &cp, nil
 }
 
 // minItemBytes is less than the fewest bytes a recipient or a roster

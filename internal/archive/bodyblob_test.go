@@ -103,7 +103,8 @@ func TestAppend_LongBodyIsABlob(t *testing.T) {
 // RosterInline, and recipients over RecipientsInline, as encoded, are each
 // kept as one blob that every message of the group sent under that
 // membership refers to, and come back whole from Get and Events, in memory
-// and after a reopen; short lists stay in the record. Before, a group of
+// and after a reopen; short lists stay in the record, and a list that
+// changed is stored anew. Before, a group of
 // 2,000 made every message to it a record of 230 KB, too large for a log
 // entry bundle.
 func TestAppend_LongListsAreSharedBlobs(t *testing.T) {
@@ -124,7 +125,11 @@ func TestAppend_LongListsAreSharedBlobs(t *testing.T) {
 		return p
 	}
 	desk, small := roster(2000), roster(3)
-	rosters := [][]onrecord.GroupMember{desk, desk, small, desk, nil}
+	// The same group after one member's name changed: another roster,
+	// however alike.
+	renamed := slices.Clone(desk)
+	renamed[1999].Name = "Former trader"
+	rosters := [][]onrecord.GroupMember{desk, desk, small, desk, nil, renamed}
 	for i, r := range rosters {
 		ev := event(i, fmt.Sprintf("message %d", i))
 		if r != nil {
@@ -144,12 +149,14 @@ func TestAppend_LongListsAreSharedBlobs(t *testing.T) {
 			if want != nil && (ev.RecipientsBlob != nil || !slices.Equal(ev.Recipients, recipients(want))) {
 				t.Errorf("%s: record %d read back with %d recipients, blob %v; want %d", from, seq, len(ev.Recipients), ev.RecipientsBlob, len(want))
 			}
-			switch {
-			case want == nil && ev.Capture != nil:
-				t.Errorf("%s: record %d has a capture %+v", from, seq, ev.Capture)
-			case want != nil && (ev.Capture == nil || ev.Capture.RosterBlob != nil || !slices.Equal(ev.Capture.Roster, want) ||
-				ev.Capture.GroupID != "grp-desk" || len(ev.Capture.Flags) != 1):
-				t.Errorf("%s: record %d read back with capture %+v", from, seq, ev.Capture)
+			switch c := ev.Capture; {
+			case want == nil && c != nil:
+				t.Errorf("%s: record %d has a capture %+v", from, seq, c)
+			case want != nil && c == nil:
+				t.Errorf("%s: record %d has no capture", from, seq)
+			case want != nil && (c.RosterBlob != nil || !slices.Equal(c.Roster, want) || c.GroupID != "grp-desk" || len(c.Flags) != 1):
+				t.Errorf("%s: record %d read back without the roster it was captured with (%d members, blob %v, group %q, flags %q)",
+					from, seq, len(c.Roster), c.RosterBlob, c.GroupID, c.Flags)
 			}
 		}
 		err := a.Events(0, func(seq uint64, ev *onrecord.Event, err error) error {
@@ -183,8 +190,8 @@ func TestAppend_LongListsAreSharedBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if n := st.Packed(); n != 2 {
-		t.Errorf("%d blobs stored for three messages to one group; want 2 (its roster and its recipients)", n)
+	if n := st.Packed(); n != 4 {
+		t.Errorf("%d blobs stored for four messages to one group, whose membership changed once; want 4 (two rosters, two recipient lists)", n)
 	}
 }
 
