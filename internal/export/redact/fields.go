@@ -84,11 +84,22 @@ func fieldsOf(ev *onrecord.Event) []textField {
 			textField{name: "meta-key." + k, value: k, kind: metaKeyField, metaKey: k},
 			textField{name: "meta." + k, value: ev.Meta[k], kind: metaValueField, metaKey: k})
 	}
+	if c := ev.Capture; c != nil {
+		// A governed group's roster names every member, the clients'
+		// numbers among them; a JSONL production carries it whole.
+		add("capture.group_id", c.GroupID, func(e *onrecord.Event, v string) { e.Capture.GroupID = v })
+		for i, m := range c.Roster {
+			add(fmt.Sprintf("capture.roster[%d].address", i), m.Address, func(e *onrecord.Event, v string) { e.Capture.Roster[i].Address = v })
+			add(fmt.Sprintf("capture.roster[%d].person", i), m.Person, func(e *onrecord.Event, v string) { e.Capture.Roster[i].Person = v })
+			add(fmt.Sprintf("capture.roster[%d].name", i), m.Name, func(e *onrecord.Event, v string) { e.Capture.Roster[i].Name = v })
+		}
+	}
 	return fs
 }
 
 // cloneEvent copies ev so that the copy can be changed without touching
-// the archive's decrypted event. Attachment Data is shared, not copied:
+// the archive's decrypted event (whose roster the archive shares with the
+// other messages of the group). Attachment Data is shared, not copied:
 // nothing in an export writes into attachment bytes (a withheld file's
 // slice is replaced, not cleared), and a production can hold gigabytes of
 // them.
@@ -101,5 +112,10 @@ func cloneEvent(ev *onrecord.Event) *onrecord.Event {
 	}
 	cp.Meta = maps.Clone(ev.Meta)
 	cp.Raw = slices.Clone(ev.Raw)
+	if ev.Capture != nil {
+		c := *ev.Capture
+		c.Roster, c.Flags = slices.Clone(c.Roster), slices.Clone(c.Flags)
+		cp.Capture = &c
+	}
 	return &cp
 }

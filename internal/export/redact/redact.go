@@ -57,8 +57,10 @@ type Span struct {
 	Seq uint64 `json:"seq"`
 	// Field names the text field: "body", "sender.id", "sender.name",
 	// "recipients[0].name", "attachments[0].name", "meta.KEY" (the value
-	// stored under KEY), "meta-key.KEY" (the key itself), and the other
-	// text fields by their JSON names ("group_name", "status_error"...).
+	// stored under KEY), "meta-key.KEY" (the key itself),
+	// "capture.roster[0].name" (and .address, .person: a governed
+	// group's members), and the other text fields by their JSON names
+	// ("group_name", "status_error", "capture.group_id"...).
 	Field string `json:"field"`
 	// Start and End are byte offsets into the field's value, End
 	// exclusive; both must fall on UTF-8 character boundaries.

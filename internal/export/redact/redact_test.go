@@ -404,6 +404,11 @@ func TestApply_LeavesItsInputUnchanged(t *testing.T) {
 		for j := range it.Event.Attachments {
 			it.Event.Attachments[j].Name = "scribbled"
 		}
+		if c := it.Event.Capture; c != nil {
+			for j := range c.Roster {
+				c.Roster[j].Name = "scribbled"
+			}
+		}
 	}
 	if after := snapshot(t, items); after != before {
 		t.Errorf("changing the output changed the input")
