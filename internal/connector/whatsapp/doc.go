@@ -21,6 +21,9 @@
 //   - What staff type in the WhatsApp Business app (coexistence numbers)
 //     arrives only through the smb_message_echoes field; those become
 //     outbound events so the firm's side of a conversation is captured too.
+//     Those echoes and the app's chat history (the history field) carry no
+//     names; the app's address book arrives through smb_app_state_sync,
+//     whose contact changes are recorded in the contacts' conversations.
 //   - Anything recognisable but unknown (a new message type, a new webhook
 //     field) becomes an event with Subtype "unsupported" or the field name,
 //     never a silent drop; only a body that is not a WhatsApp delivery at

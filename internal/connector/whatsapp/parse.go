@@ -21,6 +21,7 @@ const (
 	fieldMessages     = "messages"
 	fieldMessageEcho  = "smb_message_echoes"
 	fieldHistory      = "history"
+	fieldStateSync    = "smb_app_state_sync"
 	objectWABA        = "whatsapp_business_account"
 	metaPartyID       = "meta"
 	metaPartyName     = "Meta"
@@ -83,8 +84,12 @@ type scope struct {
 
 func (p *parser) change(e *entry, ch *change) error {
 	sc := &scope{entryID: e.ID.String(), entryTime: e.Time, field: ch.Field}
-	if ch.Field == fieldHistory {
+	switch ch.Field {
+	case fieldHistory:
 		p.history(sc, ch.Value)
+		return nil
+	case fieldStateSync:
+		p.stateSync(sc, ch.Value)
 		return nil
 	}
 	if ch.Field != fieldMessages && ch.Field != fieldMessageEcho {

@@ -43,6 +43,27 @@ type messagesValue struct {
 
 // historyValue is the value of the "history" field: a coexistence
 // number's WhatsApp Business app chat history, in chunks.
+// stateSyncValue is an "smb_app_state_sync" change: changes to the
+// WhatsApp Business app's address book on a coexistence number.
+type stateSyncValue struct {
+	Metadata  metadata          `json:"metadata"`
+	StateSync []json.RawMessage `json:"state_sync"`
+}
+
+type stateSyncItem struct {
+	Type    string `json:"type"`
+	Contact struct {
+		FullName    string     `json:"full_name"`
+		FirstName   string     `json:"first_name"`
+		PhoneNumber flexString `json:"phone_number"`
+	} `json:"contact"`
+	// Action is "add" (added or edited) or "remove".
+	Action   string `json:"action"`
+	Metadata struct {
+		Timestamp flexString `json:"timestamp"`
+	} `json:"metadata"`
+}
+
 type historyValue struct {
 	Metadata metadata       `json:"metadata"`
 	History  []historyChunk `json:"history"`

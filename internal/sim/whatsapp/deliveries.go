@@ -231,7 +231,11 @@ func (s *Sim) Deliveries(hookURL string) []sim.Delivery {
 	b.field("security", map[string]any{"display_phone_number": s.opts.DisplayPhoneNumber, "event": "PIN_CHANGED", "requester": "2281003512345678"})
 	b.history()
 	b.field("smb_app_state_sync", map[string]any{"messaging_product": "whatsapp", "metadata": metadata{DisplayPhoneNumber: s.opts.DisplayPhoneNumber, PhoneNumberID: s.opts.PhoneNumberID},
-		"state_sync": []map[string]any{{"type": "contact", "contact": map[string]string{"full_name": "Jürgen Weiß", "first_name": "Jürgen", "phone_number": clientJurgen.ID}, "action": "add", "metadata": map[string]string{"timestamp": strconv.FormatInt(b.now, 10)}}}})
+		"state_sync": []map[string]any{
+			{"type": "contact", "contact": map[string]string{"full_name": "Jürgen Weiß", "first_name": "Jürgen", "phone_number": clientJurgen.ID}, "action": "add", "metadata": map[string]string{"timestamp": strconv.FormatInt(b.now, 10)}},
+			// A removal names no one: Meta sends the number alone.
+			{"type": "contact", "contact": map[string]string{"phone_number": clientPriya.ID}, "action": "remove", "metadata": map[string]string{"timestamp": strconv.FormatInt(b.now, 10)}},
+		}})
 	return b.out
 }
 
