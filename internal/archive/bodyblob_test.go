@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/onrecord/onrecord"
@@ -223,5 +224,48 @@ func TestAppend_RecordTooLargeForABundleIsKeptAndLogged(t *testing.T) {
 	out := logs.String()
 	if strings.Count(out, "larger than a log entry bundle") != 1 || !strings.Contains(out, "seq=1") || strings.Contains(out, "secret") {
 		t.Fatalf("log: %s", out)
+	}
+}
+
+// TestAppend_ListsStoredConcurrently: messages of two groups whose rosters
+// differ in one member are appended from many goroutines at once; each
+// reads back with its own roster (run with -race for the locking).
+func TestAppend_ListsStoredConcurrently(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	a := mustOpen(t, cfg, nil)
+	var desk []onrecord.GroupMember
+	for i := range 300 {
+		desk = append(desk, onrecord.GroupMember{Address: fmt.Sprintf("+1555%07d", i), Name: "Trader"})
+	}
+	other := slices.Clone(desk)
+	other[299].Name = "Former trader"
+	rosters := [][]onrecord.GroupMember{desk, other}
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ev := event(i, "desk update")
+			ev.Capture = &onrecord.Capture{GroupID: "grp", Roster: rosters[i%2]}
+			if _, err := a.Append(t.Context(), ev); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	err := a.Events(0, func(seq uint64, ev *onrecord.Event, err error) error {
+		if err != nil {
+			return err
+		}
+		var i int
+		if _, err := fmt.Sscanf(ev.ProviderID, "wamid.%d", &i); err != nil {
+			return err
+		}
+		if !slices.Equal(ev.Capture.Roster, rosters[i%2]) {
+			t.Errorf("message %d (record %d) read back with the other group's roster", i, seq)
+		}
+		return nil
+	})
+	if err != nil || a.Len() != n {
+		t.Fatalf("%d records, %v", a.Len(), err)
 	}
 }
