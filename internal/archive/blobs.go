@@ -24,13 +24,13 @@ func (a *Archive) sealAttachments(ctx context.Context, ev *onrecord.Event) (*onr
 	}
 	bigRaw := len(ev.Raw) > RawInline
 	bigBody := bodyTooLong(ev.Body)
-	recipients, err := sealList(ctx, a, &a.sealedRecipients, RecipientsInline, ev.Recipients, appendParty, "recipients")
+	recipients, err := sealList(ctx, a, &a.sealedRecipients, RecipientsInline, ev.Recipients, appendParty, partyMaxBytes, "recipients")
 	if err != nil {
 		return nil, err
 	}
 	var roster *onrecord.Attachment
 	if ev.Capture != nil {
-		if roster, err = sealList(ctx, a, &a.sealedRosters, RosterInline, ev.Capture.Roster, appendMember, "roster"); err != nil {
+		if roster, err = sealList(ctx, a, &a.sealedRosters, RosterInline, ev.Capture.Roster, appendMember, memberMaxBytes, "roster"); err != nil {
 			return nil, err
 		}
 	}
@@ -89,11 +89,17 @@ func (a *Archive) putBlob(ctx context.Context, b []byte, name, contentType, what
 
 // sealList stores items as a blob of their JSON array when that takes
 // more than limit bytes, and returns the attachment a record keeps in
-// their place; nil when they stay inline. A list too short to reach the
-// limit (every item takes at least minItemBytes) is not encoded to find
-// out, and one stored lately (refs) is not stored again.
-func sealList[T comparable](ctx context.Context, a *Archive, refs *listRefs[T], limit int, items []T, each func([]byte, *T) []byte, name string) (*onrecord.Attachment, error) {
-	if len(items) <= limit/minItemBytes {
+// their place; nil when they stay inline. A list that cannot reach the
+// limit (by maxBytes, the most an item can encode to) is not encoded to
+// find out, and one stored lately (refs) is not stored again.
+func sealList[T comparable](ctx context.Context, a *Archive, refs *listRefs[T], limit int, items []T, each func([]byte, *T) []byte, maxBytes func(*T) int, name string) (*onrecord.Attachment, error) {
+	most := 2 // the brackets
+	for i := range items {
+		if most += maxBytes(&items[i]) + 1; most > limit {
+			break
+		}
+	}
+	if most <= limit {
 		return nil, nil
 	}
 	if ref := refs.find(items); ref != nil {
@@ -113,10 +119,16 @@ func sealList[T comparable](ctx context.Context, a *Archive, refs *listRefs[T], 
 	return &cp, nil
 }
 
-// minItemBytes is less than the fewest bytes a recipient or a roster
-// member encodes to, with its comma: `{"id":""},` is 10, `{"address":""},`
-// 15.
-const minItemBytes = 10
+// partyMaxBytes and memberMaxBytes are the most a recipient or a roster
+// member can encode to: the keys and punctuation, and six bytes per byte
+// of text (a control character is written "\u001f").
+func partyMaxBytes(p *onrecord.Party) int {
+	return len(`{"id":"","name":""}`) + 6*(len(p.ID)+len(p.Name))
+}
+
+func memberMaxBytes(m *onrecord.GroupMember) int {
+	return len(`{"address":"","person":"","name":"","admin":true}`) + 6*(len(m.Address)+len(m.Person)+len(m.Name))
+}
 
 // RawInline is the largest provider payload a record keeps inline; a
 // larger one is stored as a sealed blob the record refers to (RawBlob).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/onrecord/onrecord"
@@ -67,5 +68,40 @@ func TestListCache(t *testing.T) {
 	}
 	if _, err := c.get(&onrecord.Attachment{Blob: "gone"}, func() ([]byte, error) { return nil, errors.New("no such blob") }); err == nil {
 		t.Fatal("a failed read gave a roster")
+	}
+}
+
+// TestSealAttachments_ListsByEncodedSize: whether recipients go to a blob
+// is decided by their size as encoded, not by how many there are.
+func TestSealAttachments_ListsByEncodedSize(t *testing.T) {
+	a := mustOpen(t, testConfig(t, t.TempDir()), nil)
+	parties := func(n int, name string) []onrecord.Party {
+		var p []onrecord.Party
+		for i := range n {
+			p = append(p, onrecord.Party{ID: fmt.Sprint(i), Name: name})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name       string
+		recipients []onrecord.Party
+		blob       bool
+	}{
+		{"one", parties(1, "Advisor"), false},
+		{"three with long names", parties(3, strings.Repeat("n", 3000)), true},
+		{"one whose name encodes six bytes a character", parties(1, strings.Repeat("<", 1400)), true},
+		{"the same name's length in letters", parties(1, strings.Repeat("a", 1400)), false},
+		{"500 short ones", parties(500, ""), false},
+		{"2,000 short ones", parties(2000, ""), true},
+	} {
+		ev := event(0, "hello")
+		ev.Recipients = tc.recipients
+		sealed, err := a.sealAttachments(t.Context(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sealed.RecipientsBlob != nil; got != tc.blob || (got && sealed.Recipients != nil) {
+			t.Errorf("%s: blob %v (recipients left %d), want %v", tc.name, got, len(sealed.Recipients), tc.blob)
+		}
 	}
 }
