@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/blob"
@@ -120,14 +121,32 @@ func sealList[T comparable](ctx context.Context, a *Archive, refs *listRefs[T], 
 }
 
 // partyMaxBytes and memberMaxBytes are the most a recipient or a roster
-// member can encode to: the keys and punctuation, and six bytes per byte
-// of text (a control character is written "\u001f").
+// member can encode to: the keys and punctuation, and the most its texts
+// can (jsonMaxLen).
 func partyMaxBytes(p *onrecord.Party) int {
-	return len(`{"id":"","name":""}`) + 6*(len(p.ID)+len(p.Name))
+	return len(`{"id":"","name":""}`) + jsonMaxLen(p.ID) + jsonMaxLen(p.Name)
 }
 
 func memberMaxBytes(m *onrecord.GroupMember) int {
-	return len(`{"address":"","person":"","name":"","admin":true}`) + 6*(len(m.Address)+len(m.Person)+len(m.Name))
+	return len(`{"address":"","person":"","name":"","admin":true}`) + jsonMaxLen(m.Address) + jsonMaxLen(m.Person) + jsonMaxLen(m.Name)
+}
+
+// jsonMaxLen is the most bytes s can take in a JSON string as
+// appendJSONString writes it: one for a byte of plain ASCII, six for any
+// other ("\u003c" for "<", "\ufffd" for a byte of invalid UTF-8). It
+// reads s once and allocates nothing, so that the common event, with a
+// recipient or two, is not encoded twice.
+func jsonMaxLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			n += 6
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // RawInline is the largest provider payload a record keeps inline; a

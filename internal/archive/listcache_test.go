@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -102,6 +103,24 @@ func TestSealAttachments_ListsByEncodedSize(t *testing.T) {
 		}
 		if got := sealed.RecipientsBlob != nil; got != tc.blob || (got && sealed.Recipients != nil) {
 			t.Errorf("%s: blob %v (recipients left %d), want %v", tc.name, got, len(sealed.Recipients), tc.blob)
+		}
+	}
+}
+
+// TestJSONMaxLen_NeverLessThanTheEncoding: jsonMaxLen bounds what
+// appendJSONString writes, for strings made of every kind of byte it
+// treats apart (plain, escaped, multi-byte, invalid, U+2028).
+func TestJSONMaxLen_NeverLessThanTheEncoding(t *testing.T) {
+	pieces := []string{"a", "Z", " ", "\"", "\\", "<", ">", "&", "\x00", "\x1f", "\x7f", "é", "日", "😀", "\u2028", "\u2029", "\xff", "\xe2\x82", "\xc3"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20_000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, enc := jsonMaxLen(s), len(appendJSONString(nil, s))-2; got < enc {
+			t.Fatalf("jsonMaxLen(%q) = %d, encoded %d", s, got, enc)
 		}
 	}
 }
