@@ -61,9 +61,9 @@ type Config struct {
 	MaxBodyBytes  string `toml:"max_body_bytes"`
 	MaxMediaBytes string `toml:"max_media_bytes"`
 	MediaTimeout  string `toml:"media_timeout"`
-	// MaxBodyMemory bounds the webhook bodies held at once (read, being
-	// verified, parsed and committed); a delivery beyond it is answered
-	// 503 before its body is read. MaxMediaMemory bounds the fetched files
+	// MaxBodyMemory bounds the webhook body buffers held at once (read,
+	// being verified, parsed and committed; reserved as they grow); a
+	// delivery with no room is answered 503. MaxMediaMemory bounds the fetched files
 	// waiting for their records' commit; a file beyond it is fetched after
 	// the acknowledgement, from the durable queue.
 	MaxBodyMemory  string `toml:"max_body_memory"`

@@ -14,11 +14,13 @@ import (
 // whole before its signature can be checked: without a bound, a thousand
 // connections each sending max_body_bytes (slowly, within the read
 // timeout) would hold ten gigabytes and the process would be killed for
-// memory, losing every delivery in flight, answered or not. A delivery
-// that does not fit is refused before its body is read, with 503 and
-// Retry-After; the providers that retry (Meta, Slack, Telegram) send it
-// again. Deliveries are a few KiB, so the default 256 MiB is only reached
-// by a flood or by many very large payloads at once. Files come only from
+// memory, losing every delivery in flight, answered or not. A body's
+// buffer is reserved as it grows (readBody: at first its announced length,
+// up to 64 KiB); a delivery whose buffer does not fit is refused with 503
+// and Retry-After, before its body is read or as soon as it outgrows the
+// room; the providers that retry (Meta, Slack, Telegram) send it again.
+// Deliveries are a few KiB, so the default 256 MiB is only reached by a
+// flood or by many very large payloads at once. Files come only from
 // signed deliveries, but 16 of up to max_media_bytes each may be held per
 // delivery until its commit; they are reserved as they are read
 // (budgetReader), and one for which there is no room is fetched after the
@@ -57,16 +59,6 @@ func (b *memBudget) release(n int64) {
 func (b *memBudget) shouldLog(now time.Time) bool {
 	last := b.lastLog.Load()
 	return now.UnixNano()-last >= int64(time.Second) && b.lastLog.CompareAndSwap(last, now.UnixNano())
-}
-
-// bodyHold is what a delivery reserves before its body is read: the length
-// it announced (net/http reads no more than that), or the most any body
-// may be when it announced none.
-func bodyHold(contentLength, maxBody int64) int64 {
-	if contentLength >= 0 && contentLength < maxBody {
-		return contentLength
-	}
-	return maxBody
 }
 
 // budgetReader reserves what it reads from r against b, in steps of at

@@ -10,17 +10,49 @@ import (
 	"time"
 )
 
-func TestBodyHold(t *testing.T) {
-	for _, tc := range []struct{ announced, want int64 }{
-		{-1, 4096}, // chunked: it may be as large as any body
-		{0, 0},
-		{100, 100},
-		{4095, 4095},
-		{4096, 4096},
-		{1 << 30, 4096}, // refused with 413 once past the cap
+// TestReadBody_HoldsItsBufferReserved: what readBody holds reserved is
+// its buffer, at first the announced length but no more than 64 KiB, then
+// doubling as the body outgrows it, up to the limit; without room for the
+// next buffer it stops with errBodyMemory; past the limit, the limit's
+// error. Given back, the budget is as before.
+func TestReadBody_HoldsItsBufferReserved(t *testing.T) {
+	const max = 1 << 20
+	for _, tc := range []struct {
+		name      string
+		announced int64 // -1: chunked
+		body      int
+		budget    int64
+		held      int64 // what it holds once read (0: not checked)
+		err       error
+	}{
+		{"small, announced", 100, 100, 1 << 30, 101, nil},
+		{"empty", 0, 0, 1 << 30, 512, nil},
+		{"chunked", -1, 10_000, 1 << 30, 16_384, nil},
+		{"announced large, sent nothing", max, 0, 1 << 30, 64<<10 + 1, nil},
+		{"announced large, sent all", max, max, 1 << 30, max + 1, nil},
+		{"announced more than it fits", max, max, 200 << 10, 0, errBodyMemory},
+		{"no room for the first buffer", 100, 100, 50, 0, errBodyMemory},
+		{"past the limit", -1, max + 10, 1 << 30, 0, &http.MaxBytesError{}},
 	} {
-		if got := bodyHold(tc.announced, 4096); got != tc.want {
-			t.Errorf("bodyHold(%d) = %d, want %d", tc.announced, got, tc.want)
+		b := &memBudget{max: tc.budget}
+		data := strings.Repeat("x", tc.body)
+		got, held, err := readBody(http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(data)), max), tc.announced, max, b)
+		var tooLarge *http.MaxBytesError
+		switch {
+		case tc.err == nil && (err != nil || string(got) != data):
+			t.Errorf("%s: read %d bytes, %v; want all %d", tc.name, len(got), err, tc.body)
+		case tc.err == errBodyMemory && !errors.Is(err, errBodyMemory):
+			t.Errorf("%s: err %v, want errBodyMemory", tc.name, err)
+		case tc.err != nil && tc.err != errBodyMemory && !errors.As(err, &tooLarge):
+			t.Errorf("%s: err %v, want the limit's", tc.name, err)
+		case tc.held != 0 && held != tc.held:
+			t.Errorf("%s: holds %d, want %d", tc.name, held, tc.held)
+		case held != b.used.Load() || held > tc.budget || held < int64(cap(got)):
+			t.Errorf("%s: holds %d, budget says %d (max %d), buffer %d", tc.name, held, b.used.Load(), tc.budget, cap(got))
+		}
+		b.release(held)
+		if b.used.Load() != 0 {
+			t.Errorf("%s: %d still held after release", tc.name, b.used.Load())
 		}
 	}
 }
@@ -69,24 +101,20 @@ func (d *slowDelivery) finish(t *testing.T) int {
 }
 
 // TestGateway_BodiesInMemoryAreBounded holds two slow deliveries whose
-// announced bodies fill max_body_memory: a third is refused with 503 and
-// Retry-After before its body is read, stores nothing and is counted; once
-// one of the two is answered, the third is taken when sent again, and
-// nothing is held at the end.
+// bodies fill max_body_memory: a third is refused with 503 and Retry-After
+// before its body is read, stores nothing and is counted; once one of the
+// two is answered, the third is taken when sent again, and nothing is held
+// at the end.
 func TestGateway_BodiesInMemoryAreBounded(t *testing.T) {
-	e := newEnvWith(t, nil, func(o *Options) { o.MaxBodyMemory = 8000 })
+	e := newEnvWith(t, nil, func(o *Options) { o.MaxBodyMemory = 8100 })
 	pad := func(id string, n int) string {
 		head := fmt.Sprintf(`{"id":%q,"text":"`, id)
 		return head + strings.Repeat("x", n-len(head)-2) + `"}`
 	}
 	slow := []*slowDelivery{startSlowDelivery(t, e, pad("s1", 4000)), startSlowDelivery(t, e, pad("s2", 4000))}
-	for deadline := time.Now().Add(10 * time.Second); e.g.bodies.used.Load() != 8000; {
-		if time.Now().After(deadline) {
-			t.Fatalf("held %d bytes, want the two announced 8000", e.g.bodies.used.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(`{"id":"m3","text":"hello"}`))
+	waitHeld(t, e, 2*4001) // each buffer is its announced length and a byte
+	third := pad("m3", 300)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(third))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +129,7 @@ func TestGateway_BodiesInMemoryAreBounded(t *testing.T) {
 	if code := slow[0].finish(t); code != 200 {
 		t.Fatalf("first slow delivery: %d", code)
 	}
-	if code, msg := e.post(t, `{"id":"m3","text":"hello"}`, true); code != 200 {
+	if code, msg := e.post(t, third, true); code != 200 {
 		t.Fatalf("sent again with room: %d %s", code, msg)
 	}
 	if code := slow[1].finish(t); code != 200 {
@@ -109,6 +137,75 @@ func TestGateway_BodiesInMemoryAreBounded(t *testing.T) {
 	}
 	if e.a.Len() != 3 || e.g.bodies.used.Load() != 0 {
 		t.Fatalf("%d records, %d bytes still held; want 3 and 0", e.a.Len(), e.g.bodies.used.Load())
+	}
+}
+
+// TestGateway_AnnouncedLengthsDoNotFillTheBound: connections that
+// announce the largest body and send almost nothing hold 64 KiB each, not
+// what they announced, so deliveries still get through beside them; a body
+// that really outgrows the room left is refused with 503 as it does.
+// Before, one such connection per max_body_bytes in the bound filled it
+// until the read timeout, and every delivery meanwhile was refused.
+func TestGateway_AnnouncedLengthsDoNotFillTheBound(t *testing.T) {
+	e := newEnvWith(t, nil, func(o *Options) { o.MaxBodyBytes, o.MaxBodyMemory = 1<<20, 1<<20 })
+	for range 8 { // 8 × 1 MiB announced, eight times the bound
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
+		req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", pr)
+		req.ContentLength = 1 << 20
+		go func() {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		if _, err := io.WriteString(pw, `{"id":"`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHeld(t, e, 8*(64<<10+1))
+	if code, msg := e.post(t, `{"id":"m1","text":"hello"}`, true); code != 200 {
+		t.Fatalf("a delivery beside the idle ones: %d %s", code, msg)
+	}
+	// Half a MiB of room left: a body of 900 KiB, sent without a length,
+	// outgrows it.
+	big := slowBody(t, e, -1, 900<<10)
+	if big.code != 503 {
+		t.Fatalf("a body that outgrows the room: %d, want 503", big.code)
+	}
+	if n := webhooksCounted(t, e, "busy"); n != 1 || e.a.Len() != 1 {
+		t.Fatalf("busy counted %v, %d records", n, e.a.Len())
+	}
+}
+
+// slowBody posts n bytes announced as announced (-1: chunked), and gives
+// the status.
+type bodyResult struct{ code int }
+
+func slowBody(t *testing.T, e *env, announced int64, n int) bodyResult {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", pr)
+	req.ContentLength = announced
+	go func() {
+		pw.Write([]byte(strings.Repeat("x", n)))
+		pw.Close()
+	}()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return bodyResult{}
+	}
+	resp.Body.Close()
+	return bodyResult{resp.StatusCode}
+}
+
+// waitHeld waits for the gateway to hold n bytes of bodies.
+func waitHeld(t *testing.T, e *env, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); e.g.bodies.used.Load() != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("held %d bytes, want %d", e.g.bodies.used.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

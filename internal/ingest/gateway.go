@@ -271,31 +271,55 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /hooks/{channel}", g.serveHook)
 }
 
-// readBody reads r to its end into one allocation when the request said
-// its length (every provider does), where io.ReadAll would start at 512
-// bytes and copy the body as it doubled. The limit is r's own. No more than
-// preallocMax is taken on the strength of a Content-Length header alone, so
-// a client that announces megabytes and sends nothing holds little memory.
-func readBody(r io.Reader, length int64) ([]byte, error) {
+// readBody reads r (limited to max bytes) to its end into one buffer,
+// reserving the buffer's capacity against budget as it grows, and returns
+// it with the bytes it holds reserved, for the caller to release. The
+// first buffer is the announced length (every provider announces one) but
+// no more than preallocMax, so a client that announces megabytes and sends
+// nothing holds 64 KiB, not megabytes: before, 26 connections announcing
+// max_body_bytes and sending nothing filled the default max_body_memory
+// until the read timeout, and every delivery meanwhile was refused. A
+// buffer with no room to grow fails with errBodyMemory.
+func readBody(r io.Reader, length, max int64, budget *memBudget) ([]byte, int64, error) {
 	const preallocMax = 64 << 10
-	if length <= 0 {
-		return io.ReadAll(r)
+	size := int64(512)
+	if length > 0 {
+		size = min(length, preallocMax) + 1 // +1: the read that meets EOF needs room
 	}
-	b := make([]byte, 0, min(length, preallocMax)+1) // +1: the read that meets EOF needs room
+	if !budget.reserve(size) {
+		return nil, 0, errBodyMemory
+	}
+	held := size
+	b := make([]byte, 0, size)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
-			return b, nil
+			return b, held, nil
 		}
 		if err != nil {
-			return b, err
+			return b, held, err
 		}
 		if len(b) == cap(b) {
-			b = slices.Grow(b, len(b)) // more than announced, or than preallocMax
+			// More than announced, or than preallocMax: double, up to
+			// what the limit lets through (and the read that meets it).
+			size := min(2*int64(cap(b)), max+1)
+			if size <= int64(cap(b)) {
+				size = int64(cap(b)) + 1 // the limit's own read, which fails
+			}
+			if !budget.reserve(size - int64(cap(b))) {
+				return b, held, errBodyMemory
+			}
+			held += size - int64(cap(b))
+			nb := make([]byte, len(b), size)
+			copy(nb, b)
+			b = nb
 		}
 	}
 }
+
+// errBodyMemory is a body for which max_body_memory has no room.
+var errBodyMemory = errors.New("webhook bodies in memory at max_body_memory")
 
 func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 	start := g.opts.Now()
@@ -305,21 +329,20 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := ch.Config.Name
-	hold := bodyHold(r.ContentLength, g.opts.MaxBodyBytes)
-	if !g.bodies.reserve(hold) {
-		g.m.webhooks.WithLabelValues(name, "busy").Inc()
-		if g.bodies.shouldLog(start) {
-			g.log.Warn("delivery refused: bodies in memory at max_body_memory", "channel", name,
-				"bytes_held", g.bodies.used.Load(), "max_body_memory", g.bodies.max, "announced", r.ContentLength)
-		}
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
-		return
-	}
-	defer g.bodies.release(hold)
-	body, err := readBody(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes), r.ContentLength)
+	body, held, err := readBody(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes), r.ContentLength, g.opts.MaxBodyBytes, &g.bodies)
+	defer g.bodies.release(held)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
+		if errors.Is(err, errBodyMemory) {
+			g.m.webhooks.WithLabelValues(name, "busy").Inc()
+			if g.bodies.shouldLog(start) {
+				g.log.Warn("delivery refused: bodies in memory at max_body_memory", "channel", name,
+					"bytes_held", g.bodies.used.Load(), "max_body_memory", g.bodies.max, "announced", r.ContentLength, "read", len(body))
+			}
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
+			return
+		}
 		if errors.As(err, &tooLarge) {
 			g.m.webhooks.WithLabelValues(name, "too_large").Inc()
 			g.log.Warn("delivery too large", "channel", name, "limit", g.opts.MaxBodyBytes)

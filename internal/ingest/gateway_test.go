@@ -513,7 +513,7 @@ func TestReadBody(t *testing.T) {
 		{"reader fails", io.MultiReader(strings.NewReader(body[:100]), iotest.ErrReader(boom)), int64(len(body)), body[:100], boom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := readBody(tc.r, tc.length)
+			got, _, err := readBody(tc.r, tc.length, 1<<20, &memBudget{})
 			if !errors.Is(err, tc.wantErr) || string(got) != tc.want {
 				t.Fatalf("readBody = %d bytes, %v; want %d bytes, %v", len(got), err, len(tc.want), tc.wantErr)
 			}
@@ -521,7 +521,7 @@ func TestReadBody(t *testing.T) {
 	}
 	// The limit stays the MaxBytesReader's.
 	rec := httptest.NewRecorder()
-	_, err := readBody(http.MaxBytesReader(rec, io.NopCloser(strings.NewReader(body)), 100), int64(len(body)))
+	_, _, err := readBody(http.MaxBytesReader(rec, io.NopCloser(strings.NewReader(body)), 100), int64(len(body)), 100, &memBudget{})
 	var tooLarge *http.MaxBytesError
 	if !errors.As(err, &tooLarge) {
 		t.Fatalf("over the limit: err = %v, want *http.MaxBytesError", err)

@@ -68,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // against their bounds.
 func (m *metrics) memory(reg prometheus.Registerer, bodies, media *memBudget) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_webhook_body_bytes",
-		Help: "Bytes of webhook bodies held in memory now (reserved as announced), bounded by max_body_memory; at the bound deliveries are answered 503 (onrecord_webhooks_total{outcome=\"busy\"})."},
+		Help: "Bytes of webhook body buffers held in memory now (reserved as they grow), bounded by max_body_memory; at the bound deliveries are answered 503 (onrecord_webhooks_total{outcome=\"busy\"})."},
 		func() float64 { return float64(bodies.used.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_media_bytes",
 			Help: "Bytes of fetched files held in memory until their records are committed, bounded by max_media_memory; at the bound further files are queued and fetched after the acknowledgement."},
