@@ -271,7 +271,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /hooks/{channel}", g.serveHook)
 }
 
-// readBody reads r (limited to max bytes) to its end into one buffer,
+// readBody reads r (limited to limit bytes) to its end into one buffer,
 // reserving the buffer's capacity against budget as it grows, and returns
 // it with the bytes it holds reserved, for the caller to release. The
 // first buffer is the announced length (every provider announces one) but
@@ -280,7 +280,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 // max_body_bytes and sending nothing filled the default max_body_memory
 // until the read timeout, and every delivery meanwhile was refused. A
 // buffer with no room to grow fails with errBodyMemory.
-func readBody(r io.Reader, length, max int64, budget *memBudget) ([]byte, int64, error) {
+func readBody(r io.Reader, length, limit int64, budget *memBudget) ([]byte, int64, error) {
 	const preallocMax = 64 << 10
 	size := int64(512)
 	if length > 0 {
@@ -303,7 +303,7 @@ func readBody(r io.Reader, length, max int64, budget *memBudget) ([]byte, int64,
 		if len(b) == cap(b) {
 			// More than announced, or than preallocMax: double, up to
 			// what the limit lets through (and the read that meets it).
-			size := min(2*int64(cap(b)), max+1)
+			size := min(2*int64(cap(b)), limit+1)
 			if size <= int64(cap(b)) {
 				size = int64(cap(b)) + 1 // the limit's own read, which fails
 			}
