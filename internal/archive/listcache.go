@@ -23,21 +23,27 @@ const listCacheBytes = 32 << 20
 type listCache[T any] struct {
 	max   int64 // listCacheBytes when 0
 	mu    sync.Mutex
-	byKey map[string][]T
+	byKey map[string]cachedList[T]
 	order []string // oldest first, for eviction
-	size  map[string]int64
 	total int64
+}
+
+// cachedList is a decoded list and the size of its encoding.
+type cachedList[T any] struct {
+	items []T
+	size  int64
 }
 
 // get returns the list blob ref holds, from the cache or by calling read
 // (which checks it against the record's digest) and decoding it.
 func (c *listCache[T]) get(ref *onrecord.Attachment, read func() ([]byte, error)) ([]T, error) {
 	c.mu.Lock()
-	r, ok := c.byKey[ref.Blob]
+	hit, ok := c.byKey[ref.Blob]
 	c.mu.Unlock()
 	if ok {
-		return r, nil
+		return hit.items, nil
 	}
+	var r []T
 	b, err := read()
 	if err != nil {
 		return nil, err
@@ -55,7 +61,7 @@ func (c *listCache[T]) get(ref *onrecord.Attachment, read func() ([]byte, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byKey == nil {
-		c.byKey, c.size = make(map[string][]T), make(map[string]int64)
+		c.byKey = make(map[string]cachedList[T])
 	}
 	if _, ok := c.byKey[ref.Blob]; ok {
 		return r, nil // put by a concurrent reader
@@ -63,11 +69,10 @@ func (c *listCache[T]) get(ref *onrecord.Attachment, read func() ([]byte, error)
 	for c.total+n > limit && len(c.order) > 0 {
 		old := c.order[0]
 		c.order = c.order[1:]
-		c.total -= c.size[old]
+		c.total -= c.byKey[old].size
 		delete(c.byKey, old)
-		delete(c.size, old)
 	}
-	c.byKey[ref.Blob], c.size[ref.Blob] = r, n
+	c.byKey[ref.Blob] = cachedList[T]{items: r, size: n}
 	c.order = append(c.order, ref.Blob)
 	c.total += n
 	return r, nil
