@@ -51,6 +51,12 @@ type App struct {
 	// included (ReloadChannels compares against them).
 	channelsMu sync.Mutex
 	channels   []ingest.Channel
+	// intake holds the deliveries acknowledged while the journal replayed
+	// (Options.Intake); Start takes them into the archive.
+	intake *queue.Dir
+	// stopIntake ends Start's drain, and intakeDone is closed when it has.
+	stopIntake context.CancelFunc
+	intakeDone chan struct{}
 }
 
 // Options configure Open.
@@ -62,6 +68,11 @@ type Options struct {
 	// OnJournalSync, if set, also sees every journal fsync (after
 	// /metrics has): bench ingest reports them per phase.
 	OnJournalSync func(took time.Duration, records int)
+	// Intake, if set, is handed an ingest.Intake as soon as the keys are
+	// open, before the journal's replay: serve answers webhooks with it
+	// meanwhile. Whatever it acknowledged is taken into the archive by
+	// Start, as are tasks a crash left from an earlier start.
+	Intake func(*ingest.Intake)
 }
 
 // Open opens the archive and builds the gateway with every configured
@@ -75,6 +86,27 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	channels, err := buildChannels(cfg)
 	if err != nil {
 		return nil, err
+	}
+	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
+	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
+	maxBodyMemory, _ := config.ParseSize(cfg.MaxBodyMemory)
+	maxMediaMemory, _ := config.ParseSize(cfg.MaxMediaMemory)
+	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
+	var beforeReplay func([]byte)
+	if opts.Intake != nil {
+		beforeReplay = func(queueKey []byte) {
+			q, err := queue.Open(intakeDir, queueKey)
+			if err == nil {
+				var in *ingest.Intake
+				in, err = ingest.NewIntake(ingest.IntakeOptions{Channels: channels, PublicURL: cfg.PublicURL,
+					MaxBodyBytes: maxBody, MaxBodyMemory: maxBodyMemory, Queue: q, Logger: log})
+				if err == nil {
+					opts.Intake(in)
+					return
+				}
+			}
+			log.Error("webhooks wait for the journal's replay: the intake does not open", "err", err)
+		}
 	}
 	// The disk as every acknowledgement waits for it: a slow fsync here is
 	// every webhook's tail latency.
@@ -91,7 +123,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 			if opts.OnJournalSync != nil {
 				opts.OnJournalSync(took, records)
 			}
-		}})
+		}, BeforeReplay: beforeReplay})
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +139,12 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	maxBody, _ := config.ParseSize(cfg.MaxBodyBytes)
-	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
-	maxBodyMemory, _ := config.ParseSize(cfg.MaxBodyMemory)
-	maxMediaMemory, _ := config.ParseSize(cfg.MaxMediaMemory)
 	mq, err := queue.Open(filepath.Join(cfg.QueueDir(), "media"), a.QueueKey())
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	iq, err := queue.Open(intakeDir, a.QueueKey())
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -147,7 +180,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	}
 	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: apiTokens, log: log,
 		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background(),
-		channels: channels}, nil
+		channels: channels, intake: iq}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -284,17 +317,49 @@ const IndexInterval = 500 * time.Millisecond
 // Start starts background work (event streams).
 func (a *App) Start(ctx context.Context) {
 	a.runCtx = ctx
+	dctx, stop := context.WithCancel(ctx)
+	a.stopIntake, a.intakeDone = stop, make(chan struct{})
+	go a.drainIntake(dctx, 30*time.Second)
 	a.Gateway.RunStreams(ctx)
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
 	go a.index.run(ctx, IndexInterval)
 	a.Governance.run(ctx)
 }
 
+// drainIntake takes the deliveries the intake acknowledged into the
+// archive, and tries again every retry while any is left (an archive
+// refusing writes, a channel taken out of the configuration: the task is
+// kept, never dropped).
+func (a *App) drainIntake(ctx context.Context, retry time.Duration) {
+	defer close(a.intakeDone)
+	for {
+		done, left, err := a.Gateway.DrainIntake(ctx, a.intake)
+		if done > 0 {
+			a.log.Info("deliveries received while the journal replayed are stored", "deliveries", done)
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("deliveries received while the journal replayed not all stored yet; kept and retried", "left", left, "err", err)
+		}
+		if left == 0 && err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
+}
+
 // Close closes the archive (after the listeners have drained).
 func (a *App) Close() error {
 	os.Remove(filepath.Join(a.Config.DataDir, LocalTokenFile))
 	a.exports.wg.Wait() // their context ended with the server's
-	a.index.mu.Lock()   // no catch-up in flight
+	if a.stopIntake != nil {
+		a.stopIntake()
+		<-a.intakeDone
+	}
+	a.index.mu.Lock() // no catch-up in flight
 	err := a.index.ix.Close()
 	a.index.mu.Unlock()
 	return errors.Join(err, a.Archive.Close())

@@ -49,6 +49,12 @@ type Options struct {
 	Blobs blob.Store
 	// OnJournalSync sees every journal fsync (journal.Options.OnSync).
 	OnJournalSync func(took time.Duration, records int)
+	// BeforeReplay, if set, is called with the queue key (QueueKey) once
+	// the keys are open and before the journal is replayed, the part of
+	// Open that grows with the archive; the data directory is locked by
+	// then. serve starts taking webhooks into a sealed queue there
+	// (ingest.Intake) rather than leaving them unanswered for the replay.
+	BeforeReplay func(queueKey []byte)
 }
 
 // Archive is an open data directory.
@@ -202,6 +208,9 @@ func Open(ctx context.Context, opts Options) (*Archive, error) {
 		Logger:             a.log,
 	}); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if opts.BeforeReplay != nil {
+		opts.BeforeReplay(a.QueueKey())
 	}
 	// The journal verifies every record as it opens; the derived state is
 	// rebuilt from the same read.

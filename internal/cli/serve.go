@@ -19,6 +19,7 @@ import (
 	"github.com/onrecord/onrecord/internal/activation"
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/ingest"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) int {
@@ -42,6 +43,9 @@ type runHooks struct {
 	// opening runs just before the archive is opened, with the admin
 	// listener already answering (tests look at it then).
 	opening func(adminURL string)
+	// replaying runs once the intake serves the public listener, before
+	// the journal's replay (which waits for it: tests send webhooks then).
+	replaying func(publicURL string)
 }
 
 // run serves cfg until SIGINT or SIGTERM, then drains in-flight requests
@@ -92,19 +96,57 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	if hooks.opening != nil {
 		hooks.opening(adminURL)
 	}
-	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr})
+	// The public listener is served from the moment the keys are open:
+	// while the journal replays, the intake checks each webhook's
+	// signature and keeps it in a sealed queue before answering, so a
+	// provider that does not retry loses nothing to a restart; the API
+	// and the log answer 503 until the archive is open.
+	publicH := &switchHandler{}
+	public := &http.Server{Handler: publicH, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	servePublic := sync.OnceFunc(func() {
+		go func() {
+			if cfg.TLSCert != "" {
+				errc <- public.ServeTLS(pl, cfg.TLSCert, cfg.TLSKey)
+			} else {
+				errc <- public.Serve(pl)
+			}
+		}()
+	})
+	var intake *ingest.Intake
+	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr, Intake: func(in *ingest.Intake) {
+		intake = in
+		publicH.set(in)
+		servePublic()
+		if len(cfg.Channels) > 0 {
+			fmt.Fprintf(m.Stderr, "onrecord: replaying the journal; webhooks on %s are checked and kept in the sealed intake queue meanwhile\n", publicURL)
+		}
+		if hooks.replaying != nil {
+			hooks.replaying(publicURL)
+		}
+	}})
 	if err != nil {
-		pl.Close()
+		if intake != nil {
+			public.Close()
+		} else {
+			pl.Close()
+		}
 		admin.Close()
 		return m.fail(err)
+	}
+	handler := a.PublicHandler()
+	publicH.set(handler)
+	if intake != nil {
+		intake.Close(handler)
 	}
 	adminH.set(a.AdminHandler())
 	abs, _ := filepath.Abs(cfg.DataDir)
 	kek, _ := filepath.Abs(cfg.KEKPath())
 	fmt.Fprintf(m.Stderr, "onrecord: data directory %s (%d records; key file %s)\n", abs, a.Archive.Len(), kek)
-
-	public := &http.Server{Handler: a.PublicHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	if intake != nil && intake.Spooled()+intake.Refused() > 0 {
+		fmt.Fprintf(m.Stderr, "onrecord: while the journal replayed, %d webhooks were kept in the intake queue (being stored now) and %d refused (signature)\n",
+			intake.Spooled(), intake.Refused())
+	}
 
 	fmt.Fprintf(m.Stderr, "onrecord: public listener %s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", publicURL)
 	for _, ch := range cfg.Channels {
@@ -112,14 +154,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	}
 	fmt.Fprintf(m.Stderr, "onrecord: admin listener %s (/metrics, /healthz, /readyz)\n", adminURL)
 	a.Start(ctx)
-
-	go func() {
-		if cfg.TLSCert != "" {
-			errc <- public.ServeTLS(pl, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			errc <- public.Serve(pl)
-		}
-	}()
+	servePublic()
 	var side sync.WaitGroup
 	if hooks.started != nil {
 		side.Go(func() { hooks.started(ctx, a, publicURL, adminURL) })

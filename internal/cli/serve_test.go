@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/config"
 )
@@ -94,6 +96,114 @@ func TestRun_AdminListenerAnswersWhileTheArchiveOpens(t *testing.T) {
 	case <-reloaded:
 	case <-time.After(10 * time.Second):
 		t.Error("the SIGHUP sent while opening was not acted on once open")
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("run ended with %d:\n%s", code, stderr.String())
+	}
+}
+
+// TestRun_WebhooksDuringTheReplayAreKept: while the journal replays (held
+// here by the replaying hook), a signed webhook is answered 200 once it is
+// a sealed task and a forged one 401, and an API request waits; once the
+// archive is open the kept delivery is in it, the queue is empty, and the
+// API request is answered by the open archive.
+func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.ExportDir = filepath.Join(t.TempDir(), "exports")
+	cfg.Listen, cfg.AdminListen = "127.0.0.1:0", "localhost:0"
+	cfg.Channels = []config.Channel{{Name: "tg", Type: "telegram", BotToken: "123:bot-token-for-tests", SecretToken: "hook-secret-0123456789abcdef"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	const update = `{"update_id":731500123,"channel_post":{"message_id":77,"chat":{"id":-1001870000003,"title":"Market Notes","type":"channel"},"date":1740990240,"text":"Market note: rates unchanged."}}`
+	post := func(url, path, secret string) int {
+		req, err := http.NewRequest("POST", url+path, strings.NewReader(update))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stderr bytes.Buffer
+	m := &Main{Stdout: io.Discard, Stderr: &stderr, Env: func(string) (string, bool) { return "", false }}
+	started := make(chan *app.App, 1)
+	done := make(chan int, 1)
+	var replayed atomic.Bool
+	api := make(chan int, 1)
+	go func() {
+		done <- m.run(ctx, cfg, runHooks{
+			replaying: func(publicURL string) {
+				replayed.Store(true)
+				for _, c := range []struct {
+					secret string
+					want   int
+				}{
+					{"hook-secret-0123456789abcdef", 200},
+					{"not-the-secret", 401},
+				} {
+					if got := post(publicURL, "/hooks/tg", c.secret); got != c.want {
+						t.Errorf("while replaying: POST /hooks/tg with secret %q = %d, want %d", c.secret, got, c.want)
+					}
+				}
+				// The API waits for the archive rather than being refused:
+				// answered by it (a bearer token is required) once open.
+				go func() { api <- post(publicURL, "/api/v1/messages", "") }()
+			},
+			started: func(_ context.Context, a *app.App, _, _ string) { started <- a },
+		})
+	}()
+	var a *app.App
+	select {
+	case a = <-started:
+	case code := <-done:
+		t.Fatalf("run ended with %d:\n%s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("not started after 30 s")
+	}
+	if !replayed.Load() {
+		t.Fatal("the public listener was not served during the replay")
+	}
+	// The drain runs beside the server: wait for the record.
+	deadline := time.Now().Add(10 * time.Second)
+	var found bool
+	for !found && time.Now().Before(deadline) {
+		a.Archive.Events(0, func(_ uint64, ev *onrecord.Event, err error) error {
+			if err == nil && ev.Channel == "tg" && ev.Body == "Market note: rates unchanged." && string(ev.Raw) == update {
+				found = true
+			}
+			return nil
+		})
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !found {
+		t.Fatalf("the delivery acknowledged during the replay is not in the archive:\n%s", stderr.String())
+	}
+	select {
+	case code := <-api:
+		if code != 401 {
+			t.Errorf("the API request made during the replay: %d, want the open archive's 401", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the API request made during the replay was not answered")
+	}
+	tasks, _ := filepath.Glob(filepath.Join(cfg.QueueDir(), "intake", "*"))
+	if len(tasks) != 0 {
+		t.Errorf("intake tasks left after the drain: %v", tasks)
+	}
+	if !strings.Contains(stderr.String(), "1 webhooks were kept in the intake queue") {
+		t.Errorf("serve did not say what it kept:\n%s", stderr.String())
 	}
 	cancel()
 	if code := <-done; code != ExitOK {

@@ -354,26 +354,21 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &connector.Request{
-		Method: r.Method, URL: r.URL, PublicURL: g.publicURL(r), Header: r.Header,
+		Method: r.Method, URL: r.URL, PublicURL: publicURL(g.opts.PublicURL, r), Header: r.Header,
 		Body: body, ReceivedAt: start.UTC(), RemoteAddr: r.RemoteAddr,
 	}
 	if resp, ok, err := handshake(ch.connector(), req); err != nil {
 		if errors.Is(err, connector.ErrSignature) {
-			status, msg := g.refuse(ch, req, err)
-			http.Error(w, msg, status)
-			return
+			g.refuse(ch, req, err)
+		} else {
+			g.m.webhooks.WithLabelValues(name, "handshake_refused").Inc()
+			g.log.Warn("handshake refused", "channel", name, "err", err)
 		}
-		g.m.webhooks.WithLabelValues(name, "handshake_refused").Inc()
-		g.log.Warn("handshake refused", "channel", name, "err", err)
-		http.Error(w, "forbidden", http.StatusForbidden)
+		writeHandshake(w, nil, err)
 		return
 	} else if ok {
 		g.m.webhooks.WithLabelValues(name, "handshake").Inc()
-		if resp.ContentType != "" {
-			w.Header().Set("Content-Type", resp.ContentType)
-		}
-		w.WriteHeader(resp.Status)
-		w.Write(resp.Body)
+		writeHandshake(w, resp, nil)
 		return
 	}
 	// Twilio may be configured to call webhooks with GET and the
@@ -390,12 +385,29 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, msg+"\n")
 }
 
+// writeHandshake answers a handshake: resp, or the refusal err (401 for a
+// signature that does not verify, else 403).
+func writeHandshake(w http.ResponseWriter, resp *connector.Response, err error) {
+	switch {
+	case errors.Is(err, connector.ErrSignature):
+		http.Error(w, "signature does not verify", http.StatusUnauthorized)
+	case err != nil:
+		http.Error(w, "forbidden", http.StatusForbidden)
+	default:
+		if resp.ContentType != "" {
+			w.Header().Set("Content-Type", resp.ContentType)
+		}
+		w.WriteHeader(resp.Status)
+		w.Write(resp.Body)
+	}
+}
+
 // publicURL rebuilds the URL the provider called, from public_url when
 // configured (behind a proxy the request's own host is not what was
 // signed), else from the request.
-func (g *Gateway) publicURL(r *http.Request) string {
-	if g.opts.PublicURL != "" {
-		return strings.TrimRight(g.opts.PublicURL, "/") + r.URL.RequestURI()
+func publicURL(configured string, r *http.Request) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/") + r.URL.RequestURI()
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -450,6 +462,13 @@ func (g *Gateway) Deliver(ctx context.Context, name string, req *connector.Reque
 		return g.refuse(ch, req, err)
 	}
 	timer.done(stageVerify)
+	return g.deliver(ctx, ch, conn, req, &timer)
+}
+
+// deliver runs a delivery whose signature has been checked through the
+// rest of the pipeline: parse, media, seal, commit.
+func (g *Gateway) deliver(ctx context.Context, ch *channel, conn connector.Connector, req *connector.Request, timer *stageTimer) (int, string) {
+	name := ch.Config.Name
 	events, perr := parse(conn, req)
 	timer.done(stageParse)
 	if perr == nil {
