@@ -93,6 +93,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	maxMediaMemory, _ := config.ParseSize(cfg.MaxMediaMemory)
 	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
 	var beforeReplay func([]byte)
+	var intake *ingest.Intake
 	if opts.Intake != nil {
 		beforeReplay = func(queueKey []byte) {
 			q, err := queue.Open(intakeDir, queueKey)
@@ -101,6 +102,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 				in, err = ingest.NewIntake(ingest.IntakeOptions{Channels: channels, PublicURL: cfg.PublicURL,
 					MaxBodyBytes: maxBody, MaxBodyMemory: maxBodyMemory, Queue: q, Logger: log})
 				if err == nil {
+					intake = in
 					opts.Intake(in)
 					return
 				}
@@ -148,6 +150,24 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "onrecord_intake_backlog",
+		Help: "Deliveries acknowledged while the journal replayed and not stored in the archive yet."},
+		func() float64 {
+			names, err := iq.List()
+			if err != nil {
+				return -1
+			}
+			return float64(len(names))
+		}))
+	if intake != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "onrecord_intake_kept_total",
+				Help: "Deliveries acknowledged while the journal replayed (kept in the sealed intake queue)."},
+				func() float64 { return float64(intake.Spooled()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "onrecord_intake_refused_total",
+				Help: "Deliveries refused while the journal replayed because their signature did not verify."},
+				func() float64 { return float64(intake.Refused()) }))
 	}
 	g, err := ingest.New(ingest.Options{Archive: a, Channels: channels, PublicURL: cfg.PublicURL,
 		MaxBodyBytes: maxBody, MaxMediaBytes: maxMedia, MaxBodyMemory: maxBodyMemory, MaxMediaMemory: maxMediaMemory, Registerer: reg, Logger: log,

@@ -682,7 +682,11 @@ func (p *parser) timeOf(ts flexString, sc *scope, meta map[string]string) time.T
 	}
 	meta["timestamp_missing"] = "true"
 	if !p.received.IsZero() {
-		return p.received.UTC().Truncate(time.Second)
+		// Exactly the time of receipt, not rounded: the gateway knows
+		// it for one by that (Event.SentAtIsReceipt) and leaves it out
+		// of what makes a retry a duplicate. Rounded to the second, a
+		// retry in another second was stored as a conflict.
+		return p.received.UTC()
 	}
 	return time.Now().UTC().Truncate(time.Second)
 }
