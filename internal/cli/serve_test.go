@@ -141,6 +141,7 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 	started := make(chan *app.App, 1)
 	done := make(chan int, 1)
 	var replayed atomic.Bool
+	var adminURL string // set before started is sent
 	api := make(chan int, 1)
 	go func() {
 		done <- m.run(ctx, cfg, runHooks{
@@ -161,7 +162,7 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 				// answered by it (a bearer token is required) once open.
 				go func() { api <- post(publicURL, "/api/v1/messages", "") }()
 			},
-			started: func(_ context.Context, a *app.App, _, _ string) { started <- a },
+			started: func(_ context.Context, a *app.App, _, admin string) { adminURL = admin; started <- a },
 		})
 	}()
 	var a *app.App
@@ -175,10 +176,14 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 	if !replayed.Load() {
 		t.Fatal("the public listener was not served during the replay")
 	}
-	// The drain runs beside the server: wait for the record.
+	// The drain runs beside the server: wait for the record, and for its
+	// task to be removed.
+	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
 	deadline := time.Now().Add(10 * time.Second)
 	var found bool
-	for !found && time.Now().Before(deadline) {
+	var tasks []string
+	for (!found || len(tasks) > 0) && time.Now().Before(deadline) {
+		tasks, _ = filepath.Glob(filepath.Join(intakeDir, "*"))
 		a.Archive.Events(0, func(_ uint64, ev *onrecord.Event, err error) error {
 			if err == nil && ev.Channel == "tg" && ev.Body == "Market note: rates unchanged." && string(ev.Raw) == update {
 				found = true
@@ -198,7 +203,17 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the API request made during the replay was not answered")
 	}
-	tasks, _ := filepath.Glob(filepath.Join(cfg.QueueDir(), "intake", "*"))
+	resp, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"onrecord_intake_kept_total 1\n", "onrecord_intake_refused_total 1\n", "onrecord_intake_backlog 0\n"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	if len(tasks) != 0 {
 		t.Errorf("intake tasks left after the drain: %v", tasks)
 	}
