@@ -129,13 +129,13 @@ func (e *env) advance(d time.Duration) {
 	e.now.Store(&t)
 }
 
-func newEnv(t *testing.T, app Appender) *env {
+func newEnv(t testing.TB, app Appender) *env {
 	t.Helper()
 	return newEnvWith(t, app, nil)
 }
 
 // newEnvWith is newEnv with the gateway's options changed by set first.
-func newEnvWith(t *testing.T, app Appender, set func(*Options)) *env {
+func newEnvWith(t testing.TB, app Appender, set func(*Options)) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
