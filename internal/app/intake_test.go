@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/ingest"
+	"github.com/onrecord/onrecord/internal/sim/fleet"
+)
+
+// TestIntake_EveryKindAcrossAnUnfinishedStart sends every kind of delivery
+// the five simulators produce, signed as each provider signs it, to the
+// intake while the journal replays; the start then ends before the
+// archive took them (as a crash would end it), and the next start stores
+// them all: every channel's messages, edits, reactions and statuses, raw
+// bytes kept, nothing unparsed, no conflict, and the queue left empty.
+func TestIntake_EveryKindAcrossAnUnfinishedStart(t *testing.T) {
+	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	srv := httptest.NewUnstartedServer(nil)
+	public := "http://" + srv.Listener.Addr().String()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.PublicURL = public
+	cfg.Channels = f.Channels(public)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	a, err := Open(t.Context(), Options{Config: cfg, Intake: func(in *ingest.Intake) {
+		srv.Config.Handler = in
+		srv.Start()
+		for name, ds := range f.Deliveries(public) {
+			for _, d := range ds {
+				code, body, err := d.Send(t.Context(), srv.Client())
+				if err != nil || code != http.StatusOK {
+					t.Errorf("%s %s during the replay: %d %q %v", name, d.Kind, code, body, err)
+					continue
+				}
+				acked++
+			}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	for seq := range a.Archive.Len() {
+		if ev, err := a.Archive.Get(seq); err == nil && ev.Kind != onrecord.KindSystem {
+			t.Errorf("record %d (%s %s) stored before the archive took the intake's tasks", seq, ev.Channel, ev.Kind)
+		}
+	}
+	if err := a.Close(); err != nil { // never started: the tasks stay
+		t.Fatal(err)
+	}
+	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
+	tasks, _ := os.ReadDir(intakeDir)
+	if acked == 0 || len(tasks) == 0 {
+		t.Fatalf("%d deliveries acknowledged, %d tasks kept", acked, len(tasks))
+	}
+
+	a, err = Open(t.Context(), Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); a.Close() }()
+	a.Start(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for tasks, _ = os.ReadDir(intakeDir); len(tasks) > 0 && time.Now().Before(deadline); tasks, _ = os.ReadDir(intakeDir) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(tasks) != 0 {
+		t.Fatalf("%d of %d intake tasks left after the drain", len(tasks), acked)
+	}
+	kinds := map[string]map[onrecord.EventKind]int{}
+	for seq := range a.Archive.Len() {
+		ev, err := a.Archive.Get(seq)
+		if err != nil {
+			continue // not an event record
+		}
+		if kinds[ev.Channel] == nil {
+			kinds[ev.Channel] = map[onrecord.EventKind]int{}
+		}
+		kinds[ev.Channel][ev.Kind]++
+		if len(ev.Raw) == 0 || ev.Kind == onrecord.KindUnparsed {
+			t.Errorf("%s %s %s: raw %d bytes, kind %s", ev.Channel, ev.Kind, ev.ProviderID, len(ev.Raw), ev.Kind)
+		}
+	}
+	for _, name := range fleet.Names {
+		k := kinds[name]
+		if k[onrecord.KindMessage] == 0 || k[onrecord.KindEdit]+k[onrecord.KindDelete] == 0 || k[onrecord.KindReaction]+k[onrecord.KindStatus] == 0 {
+			t.Errorf("%s: stored from the intake %v", name, k)
+		}
+	}
+	for _, c := range a.Gateway.Channels() {
+		if c.Conflicts != 0 {
+			t.Errorf("%s: %d conflicts", c.Name, c.Conflicts)
+		}
+	}
+}
