@@ -223,6 +223,9 @@ type Status struct {
 	IndexLag     uint64 `json:"index_lag_records"`
 	Channels     int    `json:"channels"`
 	MediaBacklog int64  `json:"media_backlog"`
+	// IntakeBacklog is deliveries acknowledged while the journal replayed
+	// and not in the archive yet (ingest.Intake).
+	IntakeBacklog int `json:"intake_backlog"`
 	// APITokens are the API tokens' names and expiry (never secrets).
 	APITokens []ingest.TokenInfo `json:"api_tokens"`
 }
@@ -240,6 +243,11 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	for _, c := range a.Gateway.Channels() {
 		st.MediaBacklog += c.MediaBacklog
 	}
+	tasks, err := a.intake.List()
+	if err != nil {
+		return Status{}, err
+	}
+	st.IntakeBacklog = len(tasks)
 	return st, nil
 }
 

@@ -115,8 +115,8 @@ func (m *Main) status(ctx context.Context, args []string) int {
 		enc.Encode(st)
 		return ExitOK
 	}
-	fmt.Fprintf(m.Stdout, "source:        %s\nrecords:       %d\nlog size:      %d\nindexed up to: %d (lag %d records)\nchannels:      %d\nmedia backlog: %d\n",
-		source, st.Records, st.LogSize, st.IndexedUpTo, st.IndexLag, st.Channels, st.MediaBacklog)
+	fmt.Fprintf(m.Stdout, "source:        %s\nrecords:       %d\nlog size:      %d\nindexed up to: %d (lag %d records)\nchannels:      %d\nmedia backlog: %d\nintake backlog: %d\n",
+		source, st.Records, st.LogSize, st.IndexedUpTo, st.IndexLag, st.Channels, st.MediaBacklog, st.IntakeBacklog)
 	var tokens []string
 	for _, t := range st.APITokens {
 		switch {
