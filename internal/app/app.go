@@ -91,7 +91,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	maxMedia, _ := config.ParseSize(cfg.MaxMediaBytes)
 	maxBodyMemory, _ := config.ParseSize(cfg.MaxBodyMemory)
 	maxMediaMemory, _ := config.ParseSize(cfg.MaxMediaMemory)
-	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
+	intakeDir := cfg.IntakeDir()
 	var beforeReplay func([]byte)
 	var intake *ingest.Intake
 	if opts.Intake != nil {

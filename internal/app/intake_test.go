@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onrecord/onrecord"
+	"github.com/onrecord/onrecord/internal/archive"
 	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
@@ -64,7 +65,7 @@ func TestIntake_EveryKindAcrossAnUnfinishedStart(t *testing.T) {
 		}
 	}
 	// Every delivery acknowledged is a task, but the handshakes.
-	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
+	intakeDir := cfg.IntakeDir()
 	tasks, _ := os.ReadDir(intakeDir)
 	if len(tasks) != acked-handshakes {
 		t.Fatalf("%d deliveries acknowledged (%d handshakes), %d tasks kept", acked, handshakes, len(tasks))
@@ -75,6 +76,11 @@ func TestIntake_EveryKindAcrossAnUnfinishedStart(t *testing.T) {
 	}
 	if err := a.Close(); err != nil { // never started: the tasks stay
 		t.Fatal(err)
+	}
+	// An audit meanwhile says what was acknowledged and is not in the log.
+	rep, err := archive.VerifyDir(t.Context(), archive.VerifyOptions{Config: cfg})
+	if err != nil || !rep.OK || rep.IntakePending != len(tasks) || len(rep.Warnings) == 0 {
+		t.Errorf("verify with the tasks pending: ok %v, intake_pending %d (want %d), warnings %q, %v", rep.OK, rep.IntakePending, len(tasks), rep.Warnings, err)
 	}
 
 	a, err = Open(t.Context(), Options{Config: cfg})

@@ -178,7 +178,7 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 	}
 	// The drain runs beside the server: wait for the record, and for its
 	// task to be removed.
-	intakeDir := filepath.Join(cfg.QueueDir(), "intake")
+	intakeDir := cfg.IntakeDir()
 	deadline := time.Now().Add(10 * time.Second)
 	var found bool
 	var tasks []string

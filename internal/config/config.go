@@ -753,6 +753,10 @@ func (c *Config) BlobDir() string     { return filepath.Join(c.DataDir, "blobs")
 func (c *Config) IndexDir() string    { return filepath.Join(c.DataDir, "index") }
 func (c *Config) QueueDir() string    { return filepath.Join(c.DataDir, "queue") }
 
+// IntakeDir holds the deliveries serve acknowledged while it replayed the
+// journal, until the gateway has stored them (ingest.Intake).
+func (c *Config) IntakeDir() string { return filepath.Join(c.QueueDir(), "intake") }
+
 // KEKPath is key_file, or the default inside the data directory.
 func (c *Config) KEKPath() string {
 	if c.KeyFile != "" {
