@@ -79,8 +79,9 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	// over and over. While it runs, /healthz says the process is alive and
 	// starting, and everything else (/readyz, /metrics) is 503. Webhooks
 	// wait on the public listener's queue until the gateway serves them.
+	var intakeNow atomic.Pointer[ingest.Intake] // for the admin listener, which runs beside Open
 	adminH := &switchHandler{}
-	adminH.set(startingHandler(time.Now()))
+	adminH.set(startingHandler(time.Now(), intakeNow.Load))
 	admin := &http.Server{Handler: adminH, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(al) }()
@@ -116,6 +117,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	var intake *ingest.Intake
 	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr, Intake: func(in *ingest.Intake) {
 		intake = in
+		intakeNow.Store(in)
 		publicH.set(in)
 		servePublic()
 		if len(cfg.Channels) > 0 {
@@ -234,11 +236,15 @@ func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
 }
 
-// startingHandler is the admin listener while the archive opens.
-func startingHandler(since time.Time) http.Handler {
+// startingHandler is the admin listener while the archive opens; intake
+// returns the intake once it serves the public listener (nil before).
+func startingHandler(since time.Time, intake func() *ingest.Intake) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "ok: starting for %s (replaying the journal); not ready yet\n", time.Since(since).Round(time.Second))
+		if in := intake(); in != nil {
+			fmt.Fprintf(w, "webhooks meanwhile: %d kept in the intake queue, %d refused (signature)\n", in.Spooled(), in.Refused())
+		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")

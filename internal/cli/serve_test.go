@@ -141,10 +141,12 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 	started := make(chan *app.App, 1)
 	done := make(chan int, 1)
 	var replayed atomic.Bool
-	var adminURL string // set before started is sent
+	var adminURL string    // set before started is sent
+	var adminDuring string // set by opening, before replaying
 	api := make(chan int, 1)
 	go func() {
 		done <- m.run(ctx, cfg, runHooks{
+			opening: func(admin string) { adminDuring = admin },
 			replaying: func(publicURL string) {
 				replayed.Store(true)
 				for _, c := range []struct {
@@ -156,6 +158,16 @@ func TestRun_WebhooksDuringTheReplayAreKept(t *testing.T) {
 				} {
 					if got := post(publicURL, "/hooks/tg", c.secret); got != c.want {
 						t.Errorf("while replaying: POST /hooks/tg with secret %q = %d, want %d", c.secret, got, c.want)
+					}
+				}
+				// The admin listener's liveness answer says what was taken.
+				if resp, err := http.Get(adminDuring + "/healthz"); err != nil {
+					t.Error(err)
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if !strings.Contains(string(b), "webhooks meanwhile: 1 kept in the intake queue, 1 refused") {
+						t.Errorf("/healthz while replaying: %q", b)
 					}
 				}
 				// The API waits for the archive rather than being refused:
