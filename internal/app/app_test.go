@@ -40,7 +40,11 @@ func newHarnessWithToken(t *testing.T, token string) *harness {
 	return startHarness(t, fleet.Options{SignalStreamCount: -1}, []string{token})
 }
 
-func startHarness(t *testing.T, opts fleet.Options, tokens []string) *harness {
+// fleetConfig starts the five providers' simulators and returns them, a
+// server not started yet whose address is the public URL, and the default
+// configuration with the simulators' channels and data in a temporary
+// directory.
+func fleetConfig(t *testing.T, opts fleet.Options) (*fleet.Fleet, *httptest.Server, config.Config) {
 	t.Helper()
 	f, err := fleet.Start(opts)
 	if err != nil {
@@ -52,8 +56,15 @@ func startHarness(t *testing.T, opts fleet.Options, tokens []string) *harness {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.PublicURL = public
-	cfg.MaxBatchDelay = "200us"
 	cfg.Channels = f.Channels(public)
+	return f, srv, cfg
+}
+
+func startHarness(t *testing.T, opts fleet.Options, tokens []string) *harness {
+	t.Helper()
+	f, srv, cfg := fleetConfig(t, opts)
+	public := cfg.PublicURL
+	cfg.MaxBatchDelay = "200us"
 	cfg.APITokens = tokens
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

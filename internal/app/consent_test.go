@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -33,17 +31,8 @@ import (
 // sender is the bare number) and a Slack DM channel id (the sender is the
 // user id). Each must still match its answer.
 func TestConsent_EndToEndOnEveryChannel(t *testing.T) {
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	srv := httptest.NewUnstartedServer(nil)
-	public := "http://" + srv.Listener.Addr().String()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.PublicURL = public
-	cfg.Channels = f.Channels(public)
+	f, srv, cfg := fleetConfig(t, fleet.Options{SignalStreamCount: -1})
+	public := cfg.PublicURL
 	cfg.APITokens = []string{testAPIToken}
 	cfg.Organisation = "Harbor & Finch"
 	cfg.Roles = []config.Role{{Name: "advisor", Channels: fleet.Names}}

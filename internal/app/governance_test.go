@@ -87,17 +87,8 @@ func TestDirectoryAndPoliciesSurviveRestart(t *testing.T) {
 // the notice goes out through the provider, sending is refused until the
 // contact answers YES in a signed webhook, and a NO keeps it refused.
 func TestConsentAndControlledOutboundThroughWhatsApp(t *testing.T) {
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	srv := httptest.NewUnstartedServer(nil)
-	public := "http://" + srv.Listener.Addr().String()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.PublicURL = public
-	cfg.Channels = f.Channels(public)
+	f, srv, cfg := fleetConfig(t, fleet.Options{SignalStreamCount: -1})
+	public := cfg.PublicURL
 	cfg.APITokens = []string{testAPIToken}
 	cfg.Organisation = "Harbor & Finch"
 	cfg.Roles = []config.Role{{Name: "advisor", Channels: []string{fleet.WhatsApp}}}

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,17 +24,8 @@ import (
 // groups and senders outside the rules, and a departing admin's rights
 // handed to their manager.
 func TestGroupRules(t *testing.T) {
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	srv := httptest.NewUnstartedServer(nil)
-	public := "http://" + srv.Listener.Addr().String()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.PublicURL = public
-	cfg.Channels = f.Channels(public)
+	f, srv, cfg := fleetConfig(t, fleet.Options{SignalStreamCount: -1})
+	public := cfg.PublicURL
 	cfg.APITokens = []string{testAPIToken}
 	cfg.Roles = []config.Role{
 		{Name: "advisor", Channels: []string{fleet.WhatsApp}, CreateGroups: []string{fleet.WhatsApp}},

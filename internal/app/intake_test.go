@@ -3,15 +3,12 @@ package app
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/archive"
-	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
@@ -23,17 +20,8 @@ import (
 // them all: every channel's messages, edits, reactions and statuses, raw
 // bytes kept, nothing unparsed, no conflict, and the queue left empty.
 func TestIntake_EveryKindAcrossAnUnfinishedStart(t *testing.T) {
-	f, err := fleet.Start(fleet.Options{SignalStreamCount: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	srv := httptest.NewUnstartedServer(nil)
-	public := "http://" + srv.Listener.Addr().String()
-	cfg := config.Default()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.PublicURL = public
-	cfg.Channels = f.Channels(public)
+	f, srv, cfg := fleetConfig(t, fleet.Options{SignalStreamCount: -1})
+	public := cfg.PublicURL
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
