@@ -318,6 +318,36 @@ func readBody(r io.Reader, length, limit int64, budget *memBudget) ([]byte, int6
 	}
 }
 
+// refuseBody answers a delivery whose body readBody could not read, and
+// names the outcome for onrecord_webhooks_total.
+func refuseBody(w http.ResponseWriter, err error) (result string) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.Is(err, errBodyMemory):
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
+		return "busy"
+	case errors.As(err, &tooLarge):
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return "too_large"
+	default:
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return "bad_request"
+	}
+}
+
+// webhookMethod refuses a delivery that is neither POST nor GET (Twilio
+// may be configured to call webhooks with GET and the parameters in the
+// query string; the connector decides what it reads).
+func webhookMethod(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return false
+	}
+	return true
+}
+
 // errBodyMemory is a body for which max_body_memory has no room.
 var errBodyMemory = errors.New("webhook bodies in memory at max_body_memory")
 
@@ -332,25 +362,15 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 	body, held, err := readBody(http.MaxBytesReader(w, r.Body, g.opts.MaxBodyBytes), r.ContentLength, g.opts.MaxBodyBytes, &g.bodies)
 	defer g.bodies.release(held)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.Is(err, errBodyMemory) {
-			g.m.webhooks.WithLabelValues(name, "busy").Inc()
-			if g.bodies.shouldLog(start) {
-				g.log.Warn("delivery refused: bodies in memory at max_body_memory", "channel", name,
-					"bytes_held", g.bodies.used.Load(), "max_body_memory", g.bodies.max, "announced", r.ContentLength, "read", len(body))
-			}
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
-			return
-		}
-		if errors.As(err, &tooLarge) {
-			g.m.webhooks.WithLabelValues(name, "too_large").Inc()
+		result := refuseBody(w, err)
+		g.m.webhooks.WithLabelValues(name, result).Inc()
+		switch {
+		case result == "busy" && g.bodies.shouldLog(start):
+			g.log.Warn("delivery refused: bodies in memory at max_body_memory", "channel", name,
+				"bytes_held", g.bodies.used.Load(), "max_body_memory", g.bodies.max, "announced", r.ContentLength, "read", len(body))
+		case result == "too_large":
 			g.log.Warn("delivery too large", "channel", name, "limit", g.opts.MaxBodyBytes)
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return
 		}
-		g.m.webhooks.WithLabelValues(name, "bad_request").Inc()
-		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
 	req := &connector.Request{
@@ -371,11 +391,7 @@ func (g *Gateway) serveHook(w http.ResponseWriter, r *http.Request) {
 		writeHandshake(w, resp, nil)
 		return
 	}
-	// Twilio may be configured to call webhooks with GET and the
-	// parameters in the query string; the connector decides what it reads.
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !webhookMethod(w, r) {
 		return
 	}
 	status, msg := g.Deliver(r.Context(), ch.Config.Name, req)

@@ -174,11 +174,15 @@ func newEnvWith(t testing.TB, app Appender, set func(*Options)) *env {
 	return e
 }
 
-func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
+// send makes one request to srv and returns the status and body.
+func send(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.srv.URL+"/hooks/t", strings.NewReader(body))
-	if sign {
-		req.Header.Set("X-Sig", e.conn.sign(body))
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -187,6 +191,15 @@ func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func (e *env) post(t *testing.T, body string, sign bool) (int, string) {
+	t.Helper()
+	var header map[string]string
+	if sign {
+		header = map[string]string{"X-Sig": e.conn.sign(body)}
+	}
+	return send(t, e.srv, "POST", "/hooks/t", body, header)
 }
 
 func TestGateway_SignatureFailuresStoreNothing(t *testing.T) {

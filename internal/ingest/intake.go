@@ -148,16 +148,7 @@ func (in *Intake) serveHook(w http.ResponseWriter, r *http.Request) {
 	body, held, err := readBody(http.MaxBytesReader(w, r.Body, in.opts.MaxBodyBytes), r.ContentLength, in.opts.MaxBodyBytes, &in.bodies)
 	defer in.bodies.release(held)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.Is(err, errBodyMemory):
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "busy: too many deliveries in progress; retry", http.StatusServiceUnavailable)
-		case errors.As(err, &tooLarge):
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-		default:
-			http.Error(w, "cannot read body", http.StatusBadRequest)
-		}
+		refuseBody(w, err)
 		return
 	}
 	req := &connector.Request{
@@ -172,9 +163,7 @@ func (in *Intake) serveHook(w http.ResponseWriter, r *http.Request) {
 		writeHandshake(w, resp, err)
 		return
 	}
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !webhookMethod(w, r) {
 		return
 	}
 	if err := conn.Authenticate(req); err != nil {

@@ -36,25 +36,6 @@ func newIntake(t *testing.T, e *env) (in *Intake, q *queue.Dir, dir string, srv 
 	return in, q, dir, srv
 }
 
-// send makes one request to srv and returns the status and body.
-func send(t *testing.T, srv *httptest.Server, method, path, body string, header map[string]string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func taskCount(t *testing.T, q *queue.Dir) int {
 	t.Helper()
 	names, err := q.List()
