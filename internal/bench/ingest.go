@@ -17,6 +17,7 @@ import (
 
 	"github.com/onrecord/onrecord/internal/app"
 	"github.com/onrecord/onrecord/internal/config"
+	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
 
@@ -305,13 +306,21 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	// Durability: close the archive, open it again from disk, and send a
 	// sample of what was acknowledged once more. Each must come back as a
 	// duplicate of records already there, adding none.
+	// While the journal replays, one of them is sent at once: the intake
+	// acknowledges it (and the gateway finds it stored after the open).
 	acked := len(full.acked) + len(fullOpen.acked) + len(halfOpen.acked) + inter.acked
 	stored := gw.app().Archive.Len()
-	if err := gw.reopen(ctx); err != nil {
+	again := sample(slices.Concat(pick(closed, full.acked), pick(open, fullOpen.acked), pick(half, halfOpen.acked)), verifyLimit)
+	if len(again) == 0 {
+		return nil, errors.New("durability: no delivery was acknowledged")
+	}
+	restart, err := gw.reopen(ctx, again[0])
+	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(opts.Log, "archive reopened in %s; a delivery sent meanwhile was acknowledged after %s\n",
+		restart.open.Round(time.Millisecond), restart.firstAck.Round(time.Millisecond))
 	reopened := gw.app().Archive.Len()
-	again := sample(slices.Concat(pick(closed, full.acked), pick(open, fullOpen.acked), pick(half, halfOpen.acked)), verifyLimit)
 	resent, err := phase(fmt.Sprintf("archive reopened with %d records; %d acknowledged deliveries again", reopened, len(again)), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, again, c, time.Minute, false)
 	})
@@ -325,6 +334,8 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		Metric{"deliveries_acknowledged", float64(acked), "webhooks"},
 		Metric{"records_stored", float64(stored), "records"},
 		Metric{"records_after_reopen", float64(reopened), "records"},
+		Metric{"restart_open_ms", ms(restart.open), "ms"},
+		Metric{"restart_first_ack_ms", ms(restart.firstAck), "ms"},
 		Metric{"resent_after_reopen", float64(len(resent.acked)), "webhooks"},
 		Metric{"resent_found_stored", float64(gw.duplicates()), "events"},
 		Metric{"resent_new_records", float64(added), "records"})
@@ -435,7 +446,7 @@ func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway
 		l.Close()
 		return nil, err
 	}
-	if err := g.open(ctx); err != nil {
+	if err := g.open(ctx, nil); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -447,28 +458,66 @@ func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway
 	return g, nil
 }
 
-func (g *gateway) open(ctx context.Context) error {
-	a, err := app.Open(ctx, app.Options{Config: g.cfg, OnJournalSync: g.syncs.add})
+// open opens the application; replaying, if set, is called once the
+// intake serves the listener and before the journal's replay.
+func (g *gateway) open(ctx context.Context, replaying func()) error {
+	var intake *ingest.Intake
+	opts := app.Options{Config: g.cfg, OnJournalSync: g.syncs.add}
+	if replaying != nil {
+		opts.Intake = func(in *ingest.Intake) {
+			intake = in
+			g.current.Store(&opened{handler: in})
+			replaying()
+		}
+	}
+	a, err := app.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
+	h := a.PublicHandler()
+	g.current.Store(&opened{app: a, handler: h})
+	if intake != nil {
+		intake.Close(h)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	a.Start(sctx)
-	g.current.Store(&opened{app: a, handler: a.PublicHandler()})
 	g.cancel = cancel
 	return nil
 }
 
 func (g *gateway) app() *app.App { return g.current.Load().app }
 
-// reopen closes the archive and opens it again from disk; nothing may be
-// in flight.
-func (g *gateway) reopen(ctx context.Context) error {
+// restarted is what reopen measured: how long the archive took to open,
+// and how long after the start of the open a delivery sent as soon as
+// the intake answered was acknowledged.
+type restarted struct{ open, firstAck time.Duration }
+
+// reopen closes the archive and opens it again from disk, as serve does
+// at start: probe (an acknowledged delivery, so a duplicate) is sent once
+// the intake serves, and must be acknowledged before the replay. Nothing
+// else may be in flight.
+func (g *gateway) reopen(ctx context.Context, probe []byte) (restarted, error) {
 	g.cancel()
 	if err := g.app().Close(); err != nil {
-		return fmt.Errorf("close the archive: %w", err)
+		return restarted{}, fmt.Errorf("close the archive: %w", err)
 	}
-	return g.open(ctx)
+	var r restarted
+	var probeErr error
+	start := time.Now()
+	err := g.open(ctx, func() {
+		c := &conn{addr: g.addr}
+		defer c.close()
+		code, body, err := c.do(probe)
+		switch {
+		case err != nil:
+			probeErr = fmt.Errorf("a delivery sent while the journal replays: %w", err)
+		case code != http.StatusOK:
+			probeErr = fmt.Errorf("a delivery sent while the journal replays: %d %s", code, body)
+		}
+		r.firstAck = time.Since(start)
+	})
+	r.open = time.Since(start)
+	return r, errors.Join(err, probeErr)
 }
 
 // settleIndex waits until the search index has taken in every committed

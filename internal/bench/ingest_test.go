@@ -26,7 +26,7 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 		"ingest_cpu_us_per_webhook_4c", "ingest_vs_bare_ratio_4c", "ingest_vs_bare_cpu_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
 		"ingest_half_offered_per_s", "ingest_half_achieved_per_s", "ingest_half_p99_ms",
 		"ingest_vs_bare_cpu_ratio_interleaved_4c", "ingest_vs_bare_cpu_ratio_interleaved_min_4c", "ingest_vs_bare_cpu_ratio_interleaved_max_4c",
-		"distinct_deliveries_sent", "records_stored", "resent_found_stored"} {
+		"distinct_deliveries_sent", "records_stored", "resent_found_stored", "restart_open_ms", "restart_first_ack_ms"} {
 		if _, ok := value(rep.Results, name); !ok {
 			t.Errorf("result %s missing", name)
 		}
@@ -55,6 +55,13 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 		t.Errorf("%v deliveries sent again after reopening, of %v acknowledged", resent, acked)
 	}
 	// Every acknowledged delivery waited for a journal fsync in its phase.
+	// The delivery sent during the replay is acknowledged before the open
+	// ends (by the intake), not after it.
+	if open, _ := value(rep.Results, "restart_open_ms"); open <= 0 {
+		t.Errorf("restart_open_ms = %v", open)
+	} else if first, _ := value(rep.Results, "restart_first_ack_ms"); first <= 0 || first >= open {
+		t.Errorf("restart_first_ack_ms = %v, want under restart_open_ms %v", first, open)
+	}
 	if v, _ := value(rep.Results, "ingest_records_per_fsync_4c"); v < 1 {
 		t.Errorf("%v records per journal fsync in the closed loop", v)
 	}
