@@ -95,6 +95,12 @@ type Archive struct {
 	mu       sync.Mutex // guards disposed
 	buckets  sync.Map   // bucket name → *bucketStats
 	disposed map[string]bool
+	// systemSeqs are the event records in system buckets (count), so that
+	// ReplaySystem reads those alone rather than the whole journal again
+	// after the replay has (800 ms of a million-record start). Appenders
+	// add theirs as they commit, not necessarily in order.
+	sysMu      sync.Mutex
+	systemSeqs []uint64
 	govMu    sync.Mutex // serialises hold changes and disposals
 	// holdScope resolves scoped holds (set by SetHoldScope, under govMu).
 	holdScope HoldScope
@@ -104,6 +110,9 @@ type Archive struct {
 // updates it from every writer at once.
 type bucketStats struct {
 	records, firstSeq, lastSeq atomic.Uint64
+	// system says the bucket is of the archive's own class: its event
+	// records are listed in Archive.systemSeqs.
+	system bool
 }
 
 func (s *bucketStats) snapshot() (records, first, last uint64) {
@@ -426,12 +435,18 @@ func (a *Archive) learn(seq uint64, env *record.Envelope) error {
 func (a *Archive) count(bucket string, seq uint64) {
 	v, ok := a.buckets.Load(bucket)
 	if !ok {
-		fresh := &bucketStats{}
+		class, _, err := crypt.ParseBucket(bucket)
+		fresh := &bucketStats{system: err == nil && class == config.SystemClass}
 		fresh.firstSeq.Store(seq)
 		fresh.lastSeq.Store(seq)
 		v, _ = a.buckets.LoadOrStore(bucket, fresh)
 	}
 	s := v.(*bucketStats)
+	if s.system {
+		a.sysMu.Lock()
+		a.systemSeqs = append(a.systemSeqs, seq)
+		a.sysMu.Unlock()
+	}
 	s.records.Add(1)
 	storeIf(&s.firstSeq, seq, func(cur uint64) bool { return seq < cur })
 	storeIf(&s.lastSeq, seq, func(cur uint64) bool { return seq > cur })

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/config"
-	"github.com/onrecord/onrecord/internal/crypt"
 	"github.com/onrecord/onrecord/record"
 )
 
@@ -52,44 +52,54 @@ func (a *Archive) AppendSystem(ctx context.Context, ev *onrecord.Event) (Result,
 }
 
 // ReplaySystem calls fn with every system event in journal order: how the
-// directory, contacts and policy history are rebuilt at start. Only records
-// in system buckets are decrypted.
+// directory, contacts and policy history are rebuilt at start. It reads
+// the records of system buckets alone (systemSeqs), not the journal.
 func (a *Archive) ReplaySystem(fn func(seq uint64, ev *onrecord.Event) error) error {
-	err := a.journal.Scan(0, func(seq uint64, data []byte) error {
-		env, err := record.Unmarshal(data)
+	a.sysMu.Lock()
+	seqs := slices.Clone(a.systemSeqs)
+	a.sysMu.Unlock()
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		data, err := a.journal.Read(seq)
 		if err != nil {
-			return fmt.Errorf("record %d: %w", seq, err)
+			return fmt.Errorf("replay system records: read record %d: %w", seq, err)
 		}
-		if env.Kind != record.KindEvent {
-			return nil
-		}
-		class, _, err := crypt.ParseBucket(env.Bucket)
-		if err != nil || class != config.SystemClass {
-			return nil
-		}
-		pt, err := a.sealer.Open(env)
+		ev, err := a.openSystem(seq, data)
 		if err != nil {
-			return fmt.Errorf("open system record %d: %w", seq, err)
+			return fmt.Errorf("replay system records: %w", err)
 		}
-		var ev onrecord.Event
-		if err := json.Unmarshal(pt, &ev); err != nil {
-			return fmt.Errorf("system record %d: %w", seq, err)
+		if err := fn(seq, ev); err != nil {
+			return fmt.Errorf("replay system records: %w", err)
 		}
-		if err := a.inflate(&ev); err != nil {
-			return fmt.Errorf("system record %d: %w", seq, err)
-		}
-		if ev.RawBlob != nil {
-			if ev.Raw, err = a.Raw(context.Background(), &ev); err != nil {
-				return fmt.Errorf("system record %d: %w", seq, err)
-			}
-			ev.RawBlob = nil
-		}
-		return fn(seq, &ev)
-	})
-	if err != nil {
-		return fmt.Errorf("replay system records: %w", err)
 	}
 	return nil
+}
+
+// openSystem opens system record seq, its raw payload put back when kept
+// as a blob.
+func (a *Archive) openSystem(seq uint64, data []byte) (*onrecord.Event, error) {
+	env, err := record.Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("record %d: %w", seq, err)
+	}
+	pt, err := a.sealer.Open(env)
+	if err != nil {
+		return nil, fmt.Errorf("open system record %d: %w", seq, err)
+	}
+	var ev onrecord.Event
+	if err := json.Unmarshal(pt, &ev); err != nil {
+		return nil, fmt.Errorf("system record %d: %w", seq, err)
+	}
+	if err := a.inflate(&ev); err != nil {
+		return nil, fmt.Errorf("system record %d: %w", seq, err)
+	}
+	if ev.RawBlob != nil {
+		if ev.Raw, err = a.Raw(context.Background(), &ev); err != nil {
+			return nil, fmt.Errorf("system record %d: %w", seq, err)
+		}
+		ev.RawBlob = nil
+	}
+	return &ev, nil
 }
 
 // Searchable says whether an event belongs in the search index: captured
