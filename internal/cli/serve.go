@@ -74,7 +74,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 		}
 	}
 	// The admin listener answers from the start. Opening replays the whole
-	// journal (about 3 s per million records); a liveness probe that timed
+	// journal (about 1 s per million records); a liveness probe that timed
 	// out meanwhile would have the process restarted into the same replay,
 	// over and over. While it runs, /healthz says the process is alive and
 	// starting, and everything else (/readyz, /metrics) is 503. Webhooks
