@@ -346,6 +346,14 @@ func (a *App) Start(ctx context.Context) {
 	a.Governance.run(ctx)
 }
 
+// DrainIntake stores what the intake acknowledged, once (see
+// ingest.Gateway.DrainIntake): serve calls it before it hands the public
+// listener from the intake to the gateway, so that what came during the
+// replay is committed before what comes after.
+func (a *App) DrainIntake(ctx context.Context) (done, left int, err error) {
+	return a.Gateway.DrainIntake(ctx, a.intake)
+}
+
 // drainIntake takes the deliveries the intake acknowledged into the
 // archive, and tries again every retry while any is left (an archive
 // refusing writes, a channel taken out of the configuration: the task is

@@ -137,6 +137,18 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 		return m.fail(err)
 	}
 	handler := a.PublicHandler()
+	if intake != nil {
+		// What the intake kept is stored before the gateway takes over,
+		// so that it is committed before what comes next (an edit after
+		// its message). Deliveries keep coming to the intake meanwhile;
+		// each pass takes what came during the one before, and Start
+		// takes what comes during the last.
+		for range 5 {
+			if done, _, err := a.DrainIntake(ctx); done == 0 || err != nil {
+				break
+			}
+		}
+	}
 	publicH.set(handler)
 	if intake != nil {
 		intake.Close(handler)
