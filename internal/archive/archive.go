@@ -101,7 +101,7 @@ type Archive struct {
 	// add theirs as they commit, not necessarily in order.
 	sysMu      sync.Mutex
 	systemSeqs []uint64
-	govMu    sync.Mutex // serialises hold changes and disposals
+	govMu      sync.Mutex // serialises hold changes and disposals
 	// holdScope resolves scoped holds (set by SetHoldScope, under govMu).
 	holdScope HoldScope
 }
