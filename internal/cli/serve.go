@@ -77,11 +77,11 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	// journal (about 1 s per million records); a liveness probe that timed
 	// out meanwhile would have the process restarted into the same replay,
 	// over and over. While it runs, /healthz says the process is alive and
-	// starting, and everything else (/readyz, /metrics) is 503. Webhooks
-	// wait on the public listener's queue until the gateway serves them.
-	var intakeNow atomic.Pointer[ingest.Intake] // for the admin listener, which runs beside Open
+	// starting (and what the intake took), and everything else (/readyz,
+	// /metrics) is 503.
+	var intake atomic.Pointer[ingest.Intake] // set on Open's goroutine, read by the admin listener's
 	adminH := &switchHandler{}
-	adminH.set(startingHandler(time.Now(), intakeNow.Load))
+	adminH.set(startingHandler(time.Now(), intake.Load))
 	admin := &http.Server{Handler: adminH, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(al) }()
@@ -101,7 +101,8 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	// while the journal replays, the intake checks each webhook's
 	// signature and keeps it in a sealed queue before answering, so a
 	// provider that does not retry loses nothing to a restart; the API
-	// and the log answer 503 until the archive is open.
+	// and the log wait for the archive, as they waited in the listener's
+	// queue before.
 	publicH := &switchHandler{}
 	public := &http.Server{Handler: publicH, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
@@ -114,10 +115,8 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 			}
 		}()
 	})
-	var intake *ingest.Intake
 	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr, Intake: func(in *ingest.Intake) {
-		intake = in
-		intakeNow.Store(in)
+		intake.Store(in)
 		publicH.set(in)
 		servePublic()
 		if len(cfg.Channels) > 0 {
@@ -127,8 +126,9 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 			hooks.replaying(publicURL)
 		}
 	}})
+	in := intake.Load()
 	if err != nil {
-		if intake != nil {
+		if in != nil {
 			public.Close()
 		} else {
 			pl.Close()
@@ -137,7 +137,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 		return m.fail(err)
 	}
 	handler := a.PublicHandler()
-	if intake != nil {
+	if in != nil {
 		// What the intake kept is stored before the gateway takes over,
 		// so that it is committed before what comes next (an edit after
 		// its message). Deliveries keep coming to the intake meanwhile;
@@ -150,16 +150,16 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 		}
 	}
 	publicH.set(handler)
-	if intake != nil {
-		intake.Close(handler)
+	if in != nil {
+		in.Close(handler)
 	}
 	adminH.set(a.AdminHandler())
 	abs, _ := filepath.Abs(cfg.DataDir)
 	kek, _ := filepath.Abs(cfg.KEKPath())
 	fmt.Fprintf(m.Stderr, "onrecord: data directory %s (%d records; key file %s)\n", abs, a.Archive.Len(), kek)
-	if intake != nil && intake.Spooled()+intake.Refused() > 0 {
-		fmt.Fprintf(m.Stderr, "onrecord: while the journal replayed, %d webhooks were kept in the intake queue (being stored now) and %d refused (signature)\n",
-			intake.Spooled(), intake.Refused())
+	if in != nil && in.Spooled()+in.Refused() > 0 {
+		fmt.Fprintf(m.Stderr, "onrecord: while the journal replayed, %d webhooks were kept in the intake queue and %d refused (signature)\n",
+			in.Spooled(), in.Refused())
 	}
 
 	fmt.Fprintf(m.Stderr, "onrecord: public listener %s (webhooks /hooks/{channel}, API /api/v1, log /log/checkpoint)\n", publicURL)
