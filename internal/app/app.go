@@ -54,6 +54,10 @@ type App struct {
 	// intake holds the deliveries acknowledged while the journal replayed
 	// (Options.Intake); Start takes them into the archive.
 	intake *queue.Dir
+	// intakeStreams is the intake whose event streams ran during the
+	// replay (nil without one): they stop once the gateway's own have
+	// run a while (streamOverlap), or at Close.
+	intakeStreams *ingest.Intake
 	// stopIntake ends Start's drain, and intakeDone is closed when it has.
 	stopIntake context.CancelFunc
 	intakeDone chan struct{}
@@ -77,7 +81,7 @@ type Options struct {
 
 // Open opens the archive and builds the gateway with every configured
 // channel.
-func Open(ctx context.Context, opts Options) (*App, error) {
+func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	cfg := opts.Config
 	log := opts.Logger
 	if log == nil {
@@ -103,6 +107,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 					MaxBodyBytes: maxBody, MaxBodyMemory: maxBodyMemory, Queue: q, Logger: log})
 				if err == nil {
 					intake = in
+					in.RunStreams(ctx)
 					opts.Intake(in)
 					return
 				}
@@ -118,6 +123,13 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "onrecord_journal_batch_records",
 		Help:    "Records committed by each journal fdatasync (group commit).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 12)}) // 1 to 2048
+	// The intake's streams end with the app (Close), or now if it does
+	// not open.
+	defer func() {
+		if intake != nil && err != nil {
+			intake.StopStreams()
+		}
+	}()
 	a, err := archive.Open(ctx, archive.Options{Config: cfg, Logger: log, Warn: opts.Warn,
 		OnJournalSync: func(took time.Duration, records int) {
 			fsyncs.Observe(took.Seconds())
@@ -200,7 +212,7 @@ func Open(ctx context.Context, opts Options) (*App, error) {
 	}
 	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: apiTokens, log: log,
 		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background(),
-		channels: channels, intake: iq}, nil
+		channels: channels, intake: iq, intakeStreams: intake}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -341,10 +353,19 @@ func (a *App) Start(ctx context.Context) {
 	a.stopIntake, a.intakeDone = stop, make(chan struct{})
 	go a.drainIntake(dctx, 30*time.Second)
 	a.Gateway.RunStreams(ctx)
+	if in := a.intakeStreams; in != nil {
+		time.AfterFunc(streamOverlap, in.StopStreams)
+	}
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
 	go a.index.run(ctx, IndexInterval)
 	a.Governance.run(ctx)
 }
+
+// streamOverlap is how long the intake's event streams keep running beside
+// the gateway's after Start: long enough for the gateway's to have
+// connected (what both see is stored once), so that nothing signal-cli
+// streams at the hand-over goes to nobody.
+const streamOverlap = 10 * time.Second
 
 // DrainIntake stores what the intake acknowledged, once (see
 // ingest.Gateway.DrainIntake): serve calls it before it hands the public
@@ -386,6 +407,9 @@ func (a *App) Close() error {
 	if a.stopIntake != nil {
 		a.stopIntake()
 		<-a.intakeDone
+	}
+	if a.intakeStreams != nil {
+		a.intakeStreams.StopStreams() // they may deliver to the gateway
 	}
 	a.index.mu.Lock() // no catch-up in flight
 	err := a.index.ix.Close()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onrecord/onrecord"
 	"github.com/onrecord/onrecord/internal/archive"
+	"github.com/onrecord/onrecord/internal/config"
 	"github.com/onrecord/onrecord/internal/ingest"
 	"github.com/onrecord/onrecord/internal/sim/fleet"
 )
@@ -110,4 +111,66 @@ func TestIntake_EveryKindAcrossAnUnfinishedStart(t *testing.T) {
 			t.Errorf("%s: %d conflicts", c.Name, c.Conflicts)
 		}
 	}
+}
+
+// TestIntake_SignalStreamDuringTheReplay: signal-cli's event stream is
+// pulled from the start of the replay, not after it: what it streams
+// meanwhile (all 25 queued notifications, here) is kept by the intake and
+// stored, once, when the archive is open, and the stream hands over to the
+// gateway's own.
+func TestIntake_SignalStreamDuringTheReplay(t *testing.T) {
+	f, srv, cfg := fleetConfig(t, fleet.Options{SignalStream: true, SignalStreamCount: 25})
+	srv.Close()
+	var intake *ingest.Intake
+	a, err := Open(t.Context(), Options{Config: cfg, Intake: func(in *ingest.Intake) {
+		intake = in
+		// The replay waits until the intake's stream has taken everything.
+		deadline := time.Now().Add(10 * time.Second)
+		for in.Spooled() < 25 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := intake.Spooled(); got != 25 {
+		t.Fatalf("the intake kept %d stream notifications during the replay, want 25", got)
+	}
+	if done, left, err := a.DrainIntake(t.Context()); done != 25 || left != 0 || err != nil {
+		t.Fatalf("drain: %d done, %d left, %v", done, left, err)
+	}
+	intake.Close(a.PublicHandler(), a.Gateway.Deliver)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); a.Close() }()
+	a.Start(ctx)
+	// One more notification after the hand-over: whichever stream takes
+	// it, it is stored.
+	f.Signal.Notify([]byte(`{"envelope":{"source":"+15550199","sourceNumber":"+15550199","sourceUuid":"6f1c2c1e-1111-4aaa-8bbb-123456789abc","sourceDevice":1,"timestamp":1764000000123,"dataMessage":{"timestamp":1764000000123,"message":"after the hand-over","expiresInSeconds":0,"viewOnce":false}},"account":"` + signalAccount(cfg) + `"}`))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, after := 0, false
+		for seq := range a.Archive.Len() {
+			if ev, err := a.Archive.Get(seq); err == nil && ev.Channel == fleet.Signal {
+				n++
+				after = after || ev.Body == "after the hand-over"
+			}
+		}
+		if n >= 26 && after {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Signal records (the one after the hand-over: %v), want 26", n, after)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// signalAccount is the account of cfg's Signal channel.
+func signalAccount(cfg config.Config) string {
+	for _, ch := range cfg.Channels {
+		if ch.Name == fleet.Signal {
+			return ch.Account
+		}
+	}
+	return ""
 }

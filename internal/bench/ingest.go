@@ -477,7 +477,7 @@ func (g *gateway) open(ctx context.Context, replaying func()) error {
 	h := a.PublicHandler()
 	g.current.Store(&opened{app: a, handler: h})
 	if intake != nil {
-		intake.Close(h)
+		intake.Close(h, a.Gateway.Deliver)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	a.Start(sctx)

@@ -151,7 +151,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	}
 	publicH.set(handler)
 	if in != nil {
-		in.Close(handler)
+		in.Close(handler, a.Gateway.Deliver)
 	}
 	adminH.set(a.AdminHandler())
 	abs, _ := filepath.Abs(cfg.DataDir)

@@ -44,9 +44,14 @@ type Intake struct {
 
 	// mu orders a task's Put against Close: once Close returns no Put is
 	// in flight, so DrainIntake sees every task the intake acknowledged.
-	mu     sync.RWMutex
-	next   http.Handler  // set by Close: the open archive's handler
-	opened chan struct{} // closed by Close
+	mu      sync.RWMutex
+	next    http.Handler                                                               // set by Close: the open archive's handler
+	deliver func(context.Context, string, *connector.Request) (status int, msg string) // set by Close: the gateway's Deliver
+	opened  chan struct{}                                                              // closed by Close
+
+	// The event streams (RunStreams), and what ends them.
+	streams     sync.WaitGroup
+	stopStreams context.CancelFunc
 
 	spooled, refused atomic.Uint64
 }
@@ -107,12 +112,13 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close ends the intake: requests from now on, and a delivery that has
-// been read but not yet written as a task, go to next. When Close returns
-// every task the intake acknowledged is in the queue.
-func (in *Intake) Close(next http.Handler) {
+// been read but not yet written as a task, go to next, and stream
+// notifications to deliver. When Close returns every task the intake
+// acknowledged is in the queue.
+func (in *Intake) Close(next http.Handler, deliver func(ctx context.Context, channel string, req *connector.Request) (int, string)) {
 	in.mu.Lock()
 	if in.next == nil {
-		in.next = next
+		in.next, in.deliver = next, deliver
 		close(in.opened)
 	}
 	in.mu.Unlock()
@@ -171,31 +177,96 @@ func (in *Intake) serveHook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "signature does not verify", http.StatusUnauthorized)
 		return
 	}
-	task, err := json.Marshal(intakeTask{Channel: name, Method: req.Method, URL: r.URL.RequestURI(), PublicURL: req.PublicURL,
-		Header: r.Header, Body: body, ReceivedAt: req.ReceivedAt, RemoteAddr: req.RemoteAddr})
-	if err != nil {
-		http.Error(w, "not stored; retry later", http.StatusServiceUnavailable)
-		return
-	}
-	in.mu.RLock()
-	if next := in.next; next != nil {
+	closed, err := in.keep(name, req)
+	if closed {
 		// The archive opened while this delivery was read: the gateway
 		// takes it, from the bytes already read.
-		in.mu.RUnlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
+		in.next.ServeHTTP(w, r)
 		return
 	}
-	err = in.opts.Queue.Put(intakeName(req.ReceivedAt), task)
-	in.mu.RUnlock()
 	if err != nil {
 		in.opts.Logger.Error("delivery received while the archive opens not stored; the provider may retry", "channel", name, "err", err)
 		http.Error(w, "not stored; retry later", http.StatusServiceUnavailable)
 		return
 	}
-	in.spooled.Add(1)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ok\n")
+}
+
+// keep writes req, authenticated, as a task, unless the intake has been
+// closed (closed is then true, and nothing is written: the caller hands
+// req to the gateway).
+func (in *Intake) keep(name string, req *connector.Request) (closed bool, err error) {
+	task, err := json.Marshal(intakeTask{Channel: name, Method: req.Method, URL: req.URL.RequestURI(), PublicURL: req.PublicURL,
+		Header: req.Header, Body: req.Body, ReceivedAt: req.ReceivedAt, RemoteAddr: req.RemoteAddr})
+	if err != nil {
+		return false, err
+	}
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	if in.next != nil {
+		return true, nil
+	}
+	if err := in.opts.Queue.Put(intakeName(req.ReceivedAt), task); err != nil {
+		return false, err
+	}
+	in.spooled.Add(1)
+	return false, nil
+}
+
+// RunStreams pulls, from now until ctx ends or StopStreams, the event
+// stream of every channel that has one (signal-cli's, at rpc_url): a
+// stream is not a webhook that waits for an answer, and what signal-cli
+// streams while nobody is subscribed is not streamed again. Each
+// notification is kept as a task, as a webhook is, and after Close handed
+// to the gateway's Deliver. Once the gateway's own streams run, two
+// subscriptions see the same notifications for a while; the second copy
+// is a duplicate, stored once.
+func (in *Intake) RunStreams(ctx context.Context) {
+	ctx, stop := context.WithCancel(ctx)
+	in.mu.Lock()
+	in.stopStreams = stop
+	in.mu.Unlock()
+	for _, ch := range in.opts.Channels {
+		s, ok := ch.Connector.(connector.Streamer)
+		if !ok || ch.Config.RPCURL == "" {
+			continue
+		}
+		name := ch.Config.Name
+		in.streams.Go(func() {
+			pullStream(ctx, s, ch.Client, func(req *connector.Request) error {
+				if req.ReceivedAt.IsZero() {
+					req.ReceivedAt = in.opts.Now().UTC()
+				}
+				if err := ch.Connector.Authenticate(req); err != nil {
+					in.refuse(name, req, err)
+					return err
+				}
+				closed, err := in.keep(name, req)
+				if closed {
+					if status, msg := in.deliver(ctx, name, req); status != http.StatusOK {
+						return fmt.Errorf("delivery not stored: %d %s", status, msg)
+					}
+					return nil
+				}
+				return err
+			}, func(err error, backoff time.Duration) {
+				in.opts.Logger.Warn("event stream ended; reconnecting", "channel", name, "err", err, "in", backoff)
+			})
+		})
+	}
+}
+
+// StopStreams ends RunStreams' streams and waits for them.
+func (in *Intake) StopStreams() {
+	in.mu.Lock()
+	stop := in.stopStreams
+	in.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	in.streams.Wait()
 }
 
 // refuse counts and logs a delivery whose signature does not verify,

@@ -187,7 +187,7 @@ func TestIntake_ClosedHandsOverToTheGateway(t *testing.T) {
 	in, q, _, srv := newIntake(t, e)
 	mux := http.NewServeMux()
 	e.g.Register(mux)
-	in.Close(mux)
+	in.Close(mux, e.g.Deliver)
 	body := `{"id":"m1","text":"hello"}`
 	if code, answer := send(t, srv, "POST", "/hooks/t", body, map[string]string{"X-Sig": e.conn.sign(body)}); code != 200 {
 		t.Fatalf("%d %s", code, answer)
@@ -217,7 +217,7 @@ func TestIntake_OtherRequestsWaitForTheArchive(t *testing.T) {
 		t.Fatalf("answered %d %q while the archive opens", a.code, a.body)
 	case <-time.After(200 * time.Millisecond):
 	}
-	in.Close(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "open: "+r.URL.Path) }))
+	in.Close(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "open: "+r.URL.Path) }), e.g.Deliver)
 	select {
 	case a := <-answered:
 		if a.code != 200 || a.body != "open: /log/checkpoint" {

@@ -37,29 +37,38 @@ func (g *Gateway) startStream(ctx context.Context, ch *channel) {
 
 func (g *Gateway) stream(ctx context.Context, ch *channel, s connector.Streamer) {
 	name := ch.Config.Name
-	// The stream client has no overall timeout (the stream is long-lived)
-	// and talks only to the configured daemon.
-	client := &http.Client{Transport: ch.Client.Transport}
+	pullStream(ctx, s, ch.Client, func(req *connector.Request) error {
+		if req.ReceivedAt.IsZero() {
+			req.ReceivedAt = g.opts.Now().UTC()
+		}
+		if status, msg := g.Deliver(ctx, name, req); status != http.StatusOK {
+			return fmt.Errorf("delivery not stored: %d %s", status, msg)
+		}
+		return nil
+	}, func(err error, backoff time.Duration) {
+		g.m.streamErrors.WithLabelValues(name).Inc()
+		g.log.Warn("event stream ended; reconnecting", "channel", name, "err", err, "in", backoff)
+	})
+}
+
+// pullStream runs s with deliver until ctx ends, reconnecting with backoff
+// (100 ms doubling to 30 s, back to 100 ms after a stream that lasted a
+// minute) and telling ended each time the stream ends. The stream client
+// has no overall timeout (the stream is long-lived) and talks only to the
+// configured daemon, through media's transport.
+func pullStream(ctx context.Context, s connector.Streamer, media *http.Client, deliver func(*connector.Request) error, ended func(error, time.Duration)) {
+	client := &http.Client{Transport: media.Transport}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := s.Stream(ctx, client, func(req *connector.Request) error {
-			if req.ReceivedAt.IsZero() {
-				req.ReceivedAt = g.opts.Now().UTC()
-			}
-			if status, msg := g.Deliver(ctx, name, req); status != http.StatusOK {
-				return fmt.Errorf("delivery not stored: %d %s", status, msg)
-			}
-			return nil
-		})
+		err := s.Stream(ctx, client, deliver)
 		if ctx.Err() != nil {
 			return
 		}
-		g.m.streamErrors.WithLabelValues(name).Inc()
-		g.log.Warn("event stream ended; reconnecting", "channel", name, "err", err, "in", backoff)
 		if time.Since(start) > time.Minute {
 			backoff = 100 * time.Millisecond
 		}
+		ended(err, backoff)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
