@@ -51,9 +51,9 @@ type App struct {
 	// included (ReloadChannels compares against them).
 	channelsMu sync.Mutex
 	channels   []ingest.Channel
-	// intake holds the deliveries acknowledged while the journal replayed
-	// (Options.Intake); Start takes them into the archive.
-	intake *queue.Dir
+	// intakeQueue holds the deliveries acknowledged while the journal
+	// replayed (Options.Intake); Start takes them into the archive.
+	intakeQueue *queue.Dir
 	// intakeStreams is the intake whose event streams ran during the
 	// replay (nil without one): they stop once the gateway's own have
 	// run a while (streamOverlap), or at Close.
@@ -212,7 +212,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	return &App{Config: cfg, Archive: a, Gateway: g, Governance: gov, registry: reg, tokens: apiTokens, log: log,
 		index: x, localToken: localToken, exports: exportJobs{jobs: map[string]*ExportJob{}}, runCtx: context.Background(),
-		channels: channels, intake: iq, intakeStreams: intake}, nil
+		channels: channels, intakeQueue: iq, intakeStreams: intake}, nil
 }
 
 // buildChannels turns [[channel]] blocks into connectors with their media
@@ -372,7 +372,7 @@ const streamOverlap = 10 * time.Second
 // listener from the intake to the gateway, so that what came during the
 // replay is committed before what comes after.
 func (a *App) DrainIntake(ctx context.Context) (done, left int, err error) {
-	return a.Gateway.DrainIntake(ctx, a.intake)
+	return a.Gateway.DrainIntake(ctx, a.intakeQueue)
 }
 
 // drainIntake takes the deliveries the intake acknowledged into the
@@ -382,7 +382,7 @@ func (a *App) DrainIntake(ctx context.Context) (done, left int, err error) {
 func (a *App) drainIntake(ctx context.Context, retry time.Duration) {
 	defer close(a.intakeDone)
 	for {
-		done, left, err := a.Gateway.DrainIntake(ctx, a.intake)
+		done, left, err := a.DrainIntake(ctx)
 		if done > 0 {
 			a.log.Info("deliveries received while the journal replayed are stored", "deliveries", done)
 		}

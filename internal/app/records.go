@@ -243,7 +243,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	for _, c := range a.Gateway.Channels() {
 		st.MediaBacklog += c.MediaBacklog
 	}
-	tasks, err := a.intake.List()
+	tasks, err := a.intakeQueue.List()
 	if err != nil {
 		return Status{}, err
 	}
