@@ -32,7 +32,8 @@ import (
 // pipeline (DrainIntake) and removes it only when its records are
 // committed. Until then what was acknowledged is durable and sealed but
 // not yet in the log; a crash meanwhile leaves the tasks for the next
-// start.
+// start. Event streams (signal-cli's) are pulled and kept the same way
+// (RunStreams).
 //
 // Everything else on the public listener (the API, the log) waits for
 // the archive to open, as it waited in the listener's queue before.
