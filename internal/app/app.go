@@ -100,19 +100,15 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	var intake *ingest.Intake
 	if opts.Intake != nil {
 		beforeReplay = func(queueKey []byte) {
-			q, err := queue.Open(intakeDir, queueKey)
-			if err == nil {
-				var in *ingest.Intake
-				in, err = ingest.NewIntake(ingest.IntakeOptions{Channels: channels, PublicURL: cfg.PublicURL,
-					MaxBodyBytes: maxBody, MaxBodyMemory: maxBodyMemory, Queue: q, Logger: log})
-				if err == nil {
-					intake = in
-					in.RunStreams(ctx)
-					opts.Intake(in)
-					return
-				}
+			in, err := openIntake(intakeDir, queueKey, ingest.IntakeOptions{Channels: channels, PublicURL: cfg.PublicURL,
+				MaxBodyBytes: maxBody, MaxBodyMemory: maxBodyMemory, Logger: log})
+			if err != nil {
+				log.Error("webhooks wait for the journal's replay: the intake does not open", "err", err)
+				return
 			}
-			log.Error("webhooks wait for the journal's replay: the intake does not open", "err", err)
+			intake = in
+			in.RunStreams(ctx)
+			opts.Intake(in)
 		}
 	}
 	// The disk as every acknowledgement waits for it: a slow fsync here is
@@ -215,6 +211,17 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 		channels: channels, intakeQueue: iq, intakeStreams: intake}, nil
 }
 
+// openIntake opens the intake's queue in dir, sealed with queueKey, and
+// an intake on it with opts.
+func openIntake(dir string, queueKey []byte, opts ingest.IntakeOptions) (*ingest.Intake, error) {
+	q, err := queue.Open(dir, queueKey)
+	if err != nil {
+		return nil, err
+	}
+	opts.Queue = q
+	return ingest.NewIntake(opts)
+}
+
 // buildChannels turns [[channel]] blocks into connectors with their media
 // clients.
 func buildChannels(cfg config.Config) ([]ingest.Channel, error) {
@@ -306,23 +313,30 @@ func (a *App) PublicHandler() http.Handler {
 		scim.New(a.Governance.Directory, tok, base, a.log).Register(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	return PublicHeaders(a.Config, mux)
+}
+
+// PublicHeaders wraps what the public listener serves, the open archive's
+// handler or the intake while the journal replays, with the headers every
+// answer there carries.
+func PublicHeaders(cfg config.Config, h http.Handler) http.Handler {
 	// HTTPS reaches onrecord directly or through the operator's proxy:
 	// browsers are told to use nothing else.
-	hsts := a.Config.TLSCert != "" || a.Config.BehindTLSProxy
+	hsts := cfg.TLSCert != "" || cfg.BehindTLSProxy
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
 		if hsts {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
+			hd.Set("Strict-Transport-Security", "max-age=63072000")
 		}
 		// Answers carry messages and names: no proxy or browser cache
 		// may keep them (it would hold them in the clear). The log's
 		// checkpoint and tiles are public and set their own caching.
 		if !strings.HasPrefix(r.URL.Path, "/log/") {
-			h.Set("Cache-Control", "no-store")
+			hd.Set("Cache-Control", "no-store")
 		}
-		mux.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -117,7 +117,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, hooks runHooks) int {
 	})
 	a, err := app.Open(ctx, app.Options{Config: cfg, Logger: log, Warn: m.Stderr, Intake: func(in *ingest.Intake) {
 		intake.Store(in)
-		publicH.set(in)
+		publicH.set(app.PublicHeaders(cfg, in))
 		servePublic()
 		if len(cfg.Channels) > 0 {
 			fmt.Fprintf(m.Stderr, "onrecord: replaying the journal; webhooks on %s are checked and kept in the sealed intake queue meanwhile\n", publicURL)

@@ -105,10 +105,6 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
 		return
 	}
-	h := w.Header() // as the open archive's handler sets them
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
 	in.mux.ServeHTTP(w, r)
 }
 
