@@ -72,6 +72,11 @@ type Options struct {
 	// OnJournalSync, if set, also sees every journal fsync (after
 	// /metrics has): bench ingest reports them per phase.
 	OnJournalSync func(took time.Duration, records int)
+	// OnIndexCatchUp, if set, sees each of the search index tailer's
+	// catch-ups that had records to take in: how long it took, and how
+	// many committed records the index was behind when it began (bench
+	// ingest --trace).
+	OnIndexCatchUp func(took time.Duration, behind int)
 	// Intake, if set, is handed an ingest.Intake as soon as the keys are
 	// open, before the journal's replay: serve answers webhooks with it
 	// meanwhile. Whatever it acknowledged is taken into the archive by
@@ -198,7 +203,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 		a.Close()
 		return nil, fmt.Errorf("search index: %w (remove %s to rebuild it)", err, cfg.IndexDir())
 	}
-	x := &indexer{ix: ix, a: a, log: log, maxWait: maxWaitLag}
+	x := &indexer{ix: ix, a: a, log: log, maxWait: maxWaitLag, onCatchUp: opts.OnIndexCatchUp}
 	reg.MustRegister(x.metrics()...)
 	localToken, err := writeLocalToken(cfg.DataDir)
 	if err != nil {

@@ -135,6 +135,8 @@ type indexer struct {
 	// maxWait is the most records a request waits for the index to take
 	// in (maxWaitLag; tests lower it).
 	maxWait int
+	// onCatchUp is Options.OnIndexCatchUp.
+	onCatchUp func(took time.Duration, behind int)
 }
 
 // maxWaitLag bounds what a search, conversation view or export waits for: about
@@ -181,6 +183,19 @@ func (x *indexer) catchUp(ctx context.Context) error {
 	return err
 }
 
+// tailOnce is one of the tailer's catch-ups, reported to onCatchUp.
+func (x *indexer) tailOnce(ctx context.Context) error {
+	if x.onCatchUp == nil {
+		return x.catchUp(ctx)
+	}
+	start, behind := time.Now(), x.lag()
+	err := x.catchUp(ctx)
+	if behind > 0 {
+		x.onCatchUp(time.Since(start), int(behind))
+	}
+	return err
+}
+
 // run tails the journal into the index until ctx ends. It polls: a
 // committed record is searchable within one interval plus the time to
 // index it.
@@ -188,7 +203,7 @@ func (x *indexer) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := x.catchUp(ctx); err != nil && ctx.Err() == nil {
+		if err := x.tailOnce(ctx); err != nil && ctx.Err() == nil {
 			x.log.Error("index catch-up failed; retrying", "err", err)
 		}
 		select {

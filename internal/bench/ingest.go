@@ -37,6 +37,9 @@ type IngestOptions struct {
 	Deliveries int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Trace, if set, receives the run's timeline as JSON lines (tracer,
+	// TraceEvent).
+	Trace io.Writer
 }
 
 // IngestReport is the JSON object `onrecord bench ingest --json` prints:
@@ -92,6 +95,16 @@ const openConns = 1024
 // CPUs as the server under test, for the bare handler and the gateway
 // alike; the CPUs each phase kept busy are reported beside it.
 func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
+	tr := newTracer(opts.Trace)
+	rep, err := runIngest(ctx, opts, tr)
+	if terr := tr.finish(); terr != nil {
+		err = errors.Join(err, fmt.Errorf("trace: %w", terr))
+	}
+	return rep, err
+}
+
+// runIngest is Ingest, recording to tr.
+func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestReport, error) {
 	app.TuneGC() // as serve does; the bare handler runs under it too
 	if opts.Duration <= 0 {
 		opts.Duration = 5 * time.Second
@@ -123,7 +136,7 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 		return nil, err
 	}
 	defer f.Close()
-	gw, err := startGateway(ctx, f, filepath.Join(scratch, "data"))
+	gw, err := startGateway(ctx, f, filepath.Join(scratch, "data"), tr)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +176,9 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	c := opts.Clients
 	phase := func(what string, measure func() (loadResult, error)) (loadResult, error) {
 		fmt.Fprintln(opts.Log, what)
+		start := time.Now()
 		r, err := measure()
+		tr.phase(what, start)
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -221,12 +236,14 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	fullOpen, openSyncs, err := gwPhase(fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d), func() (loadResult, error) {
+	what := fmt.Sprintf("gateway, open loop, %d/s offered, %s", opts.Rate, d)
+	fullOpen, openSyncs, err := gwPhase(what, func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, open, opts.Rate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
+	tr.requests(what, fullOpen, opts.Rate)
 	// The latency of the pipeline itself: an open loop at half of what the
 	// closed loop sustained, where a rate the gateway cannot keep up with
 	// would measure only the queue growing.
@@ -235,12 +252,14 @@ func Ingest(ctx context.Context, opts IngestOptions) (*IngestReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	halfOpen, halfSyncs, err := gwPhase(fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d), func() (loadResult, error) {
+	what = fmt.Sprintf("gateway, open loop, %d/s offered (half the closed loop's rate), %s", halfRate, d)
+	halfOpen, halfSyncs, err := gwPhase(what, func() (loadResult, error) {
 		return openLoop(ctx, gw.addr, half, halfRate, d, openConns)
 	})
 	if err != nil {
 		return nil, err
 	}
+	tr.requests(what, halfOpen, halfRate)
 
 	sfx := fmt.Sprintf("_%dc", c)
 	rep.Limits = append(rep.Limits,
@@ -385,6 +404,7 @@ type gateway struct {
 	current atomic.Pointer[opened]
 	cancel  context.CancelFunc
 	syncs   syncLog
+	trace   *tracer
 }
 
 // syncLog collects the journal's fsyncs during one phase.
@@ -432,12 +452,12 @@ type opened struct {
 	handler http.Handler
 }
 
-func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway, error) {
+func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string, tr *tracer) (*gateway, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	g := &gateway{addr: l.Addr().String(), url: "http://" + l.Addr().String()}
+	g := &gateway{addr: l.Addr().String(), url: "http://" + l.Addr().String(), trace: tr}
 	g.cfg = config.Default()
 	g.cfg.DataDir = dataDir
 	g.cfg.PublicURL = g.url
@@ -462,7 +482,13 @@ func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string) (*gateway
 // intake serves the listener and before the journal's replay.
 func (g *gateway) open(ctx context.Context, replaying func()) error {
 	var intake *ingest.Intake
-	opts := app.Options{Config: g.cfg, OnJournalSync: g.syncs.add}
+	opts := app.Options{Config: g.cfg, OnJournalSync: func(took time.Duration, records int) {
+		g.syncs.add(took, records)
+		g.trace.fsync(took, records)
+	}}
+	if g.trace != nil {
+		opts.OnIndexCatchUp = g.trace.index
+	}
 	if replaying != nil {
 		opts.Intake = func(in *ingest.Intake) {
 			intake = in

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -125,5 +127,75 @@ func TestMedian(t *testing.T) {
 		if !slices.Equal(in, tt.in) {
 			t.Errorf("median(%v) reordered its argument: %v", tt.in, in)
 		}
+	}
+}
+
+// TestIngest_TraceLinesUpWithTheReport: with a trace, every open-loop
+// delivery the report counts is a request line inside its phase, and the
+// journal's fsyncs, the index's catch-ups and the phases are there too,
+// each well formed.
+func TestIngest_TraceLinesUpWithTheReport(t *testing.T) {
+	var buf bytes.Buffer
+	rep, err := Ingest(t.Context(), IngestOptions{Dir: t.TempDir(), Duration: 300 * time.Millisecond,
+		Rate: 200, Clients: 4, Deliveries: 3000, Trace: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	phases := map[string][2]float64{} // name: start, end
+	var requests []TraceEvent
+	dec := json.NewDecoder(&buf)
+	dec.DisallowUnknownFields()
+	for dec.More() {
+		var ev TraceEvent
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("line %d: %v", kinds["phase"]+kinds["request"]+kinds["fsync"]+kinds["index"]+kinds["gc"]+1, err)
+		}
+		kinds[ev.Kind]++
+		if ev.AtMS < 0 || ev.TookMS < 0 {
+			t.Errorf("%+v: negative time", ev)
+		}
+		switch ev.Kind {
+		case "phase":
+			phases[ev.Phase] = [2]float64{ev.AtMS, ev.AtMS + ev.TookMS}
+		case "request":
+			requests = append(requests, ev)
+		case "fsync":
+			if ev.Records < 1 {
+				t.Errorf("%+v: an fsync of no records", ev)
+			}
+		case "index":
+			if ev.Records < 1 {
+				t.Errorf("%+v: a catch-up with nothing to take in", ev)
+			}
+		case "gc":
+		default:
+			t.Errorf("unknown kind %q", ev.Kind)
+		}
+	}
+	for _, k := range []string{"phase", "request", "fsync", "index"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s lines: %v", k, kinds)
+		}
+	}
+	open, _ := value(rep.Results, "ingest_open_achieved_per_s")
+	half, _ := value(rep.Results, "ingest_half_achieved_per_s")
+	if open == 0 || half == 0 {
+		t.Fatalf("open loops acknowledged nothing: %v, %v", open, half)
+	}
+	perPhase := map[string]int{}
+	for _, r := range requests {
+		p, ok := phases[r.Phase]
+		if !ok {
+			t.Fatalf("request in unknown phase %q", r.Phase)
+		}
+		perPhase[r.Phase]++
+		// Due within its phase (1 ms of rounding either side).
+		if r.AtMS < p[0]-1 || r.AtMS > p[1]+1 {
+			t.Errorf("request due at %.1f ms, outside its phase %q (%.1f–%.1f ms)", r.AtMS, r.Phase, p[0], p[1])
+		}
+	}
+	if len(perPhase) != 2 {
+		t.Errorf("requests in %d phases, want the two open loops: %v", len(perPhase), perPhase)
 	}
 }

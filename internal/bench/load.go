@@ -100,6 +100,7 @@ type loadResult struct {
 	unsent   int       // open loop: scheduled but not sent before the cutoff
 	elapsed  time.Duration
 	cpu      time.Duration // user + system time of the whole process meanwhile
+	start    time.Time     // when the first request was due (open loop) or sent
 }
 
 // rate is acknowledged deliveries per second of wall time.
@@ -220,7 +221,7 @@ func closedLoop(ctx context.Context, addr string, reqs [][]byte, clients int, d 
 		})
 	}
 	wg.Wait()
-	t.res.elapsed, t.res.cpu = time.Since(start), cpuTime()-cpu
+	t.res.elapsed, t.res.cpu, t.res.start = time.Since(start), cpuTime()-cpu, start
 	return t.res, nil
 }
 
@@ -267,7 +268,7 @@ func openLoop(ctx context.Context, addr string, reqs [][]byte, perSecond int, d 
 		})
 	}
 	wg.Wait()
-	t.res.elapsed, t.res.cpu = time.Since(start), cpuTime()-cpu
+	t.res.elapsed, t.res.cpu, t.res.start = time.Since(start), cpuTime()-cpu, start
 	t.res.unsent = int(unsent.Load())
 	for _, l := range lags {
 		t.res.lag = append(t.res.lag, l...)

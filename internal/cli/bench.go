@@ -14,7 +14,7 @@ import (
 
 const (
 	benchJournalUsage = "[--json] [--duration 2s] [--dir DIR]"
-	benchIngestUsage  = "[--json] [--duration 5s] [--rate 10000] [--clients 128] [--dir DIR]"
+	benchIngestUsage  = "[--json] [--duration 5s] [--rate 10000] [--clients 128] [--dir DIR] [--trace FILE]"
 	benchPolicyUsage  = "[--json] [--messages 20000] [--rounds 5]"
 	benchIndexUsage   = "[--json] [--messages 200000] [--rate 5000] [--tail 10s] [--dir DIR]"
 	benchSearchUsage  = "[--json] [--messages 200000] [--queries 100] [--dir DIR] [--corpus-dir DIR]"
@@ -97,6 +97,7 @@ func (m *Main) benchIngest(ctx context.Context, args []string) int {
 	rate := fs.Int("rate", 10_000, "the open loop's offered rate, webhooks per second")
 	clients := fs.Int("clients", 128, "concurrent connections of the closed loops")
 	dir := fs.String("dir", "", "where to put the scratch data (default: inside data_dir, so the same disk)")
+	trace := fs.String("trace", "", "write the run's timeline to FILE as JSON lines: phases, each open-loop delivery's latency, journal fsyncs, index catch-ups, GC pauses")
 	cfg, code, ok := m.parse(fs, load, args)
 	if !ok {
 		return code
@@ -111,6 +112,14 @@ func (m *Main) benchIngest(ctx context.Context, args []string) int {
 	opts := bench.IngestOptions{Dir: *dir, Duration: *dur, Rate: *rate, Clients: *clients}
 	if !*asJSON {
 		opts.Log = m.Stderr
+	}
+	if *trace != "" {
+		f, err := os.OpenFile(*trace, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return m.fail(err)
+		}
+		defer f.Close()
+		opts.Trace = f
 	}
 	rep, err := bench.Ingest(ctx, opts)
 	if rep != nil {
