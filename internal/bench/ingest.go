@@ -244,6 +244,7 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 		return nil, err
 	}
 	tr.requests(what, fullOpen, opts.Rate)
+	openByIndex := gw.catchUps.split(fullOpen, opts.Rate)
 	// The latency of the pipeline itself: an open loop at half of what the
 	// closed loop sustained, where a rate the gateway cannot keep up with
 	// would measure only the queue growing.
@@ -260,6 +261,7 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 		return nil, err
 	}
 	tr.requests(what, halfOpen, halfRate)
+	halfByIndex := gw.catchUps.split(halfOpen, halfRate)
 
 	sfx := fmt.Sprintf("_%dc", c)
 	rep.Limits = append(rep.Limits,
@@ -311,6 +313,9 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 		Metric{"ingest_open_fsync_max_ms", openSyncs.max, "ms"},
 		Metric{"ingest_open_index_lag_at_end", openSyncs.indexLag, "records"},
 		Metric{"ingest_open_index_catchup_s", openSyncs.indexCatchUp.Seconds(), "s"},
+		Metric{"ingest_open_index_busy_share", openByIndex.busy, "ratio"},
+		Metric{"ingest_open_p99_by_index_ms", percentile(openByIndex.during, .99), "ms"},
+		Metric{"ingest_open_p99_between_index_ms", percentile(openByIndex.between, .99), "ms"},
 		Metric{"ingest_half_offered_per_s", float64(halfRate), "webhooks/s"},
 		Metric{"ingest_half_achieved_per_s", halfOpen.rate(), "webhooks/s"},
 		Metric{"ingest_half_p50_ms", percentile(halfOpen.lat, .50), "ms"},
@@ -319,7 +324,10 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 		Metric{"ingest_half_fsync_p99_ms", halfSyncs.p99, "ms"},
 		Metric{"ingest_half_fsync_max_ms", halfSyncs.max, "ms"},
 		Metric{"ingest_half_index_lag_at_end", halfSyncs.indexLag, "records"},
-		Metric{"ingest_half_index_catchup_s", halfSyncs.indexCatchUp.Seconds(), "s"})
+		Metric{"ingest_half_index_catchup_s", halfSyncs.indexCatchUp.Seconds(), "s"},
+		Metric{"ingest_half_index_busy_share", halfByIndex.busy, "ratio"},
+		Metric{"ingest_half_p99_by_index_ms", percentile(halfByIndex.during, .99), "ms"},
+		Metric{"ingest_half_p99_between_index_ms", percentile(halfByIndex.between, .99), "ms"})
 	rep.Results = append(rep.Results, halfSyncs.stages.metrics("ingest_half_stage_", "")...)
 
 	// Durability: close the archive, open it again from disk, and send a
@@ -405,6 +413,8 @@ type gateway struct {
 	cancel  context.CancelFunc
 	syncs   syncLog
 	trace   *tracer
+	// catchUps are the search index's catch-ups so far (indexSpans).
+	catchUps indexSpans
 }
 
 // syncLog collects the journal's fsyncs during one phase.
@@ -485,10 +495,10 @@ func (g *gateway) open(ctx context.Context, replaying func()) error {
 	opts := app.Options{Config: g.cfg, OnJournalSync: func(took time.Duration, records int) {
 		g.syncs.add(took, records)
 		g.trace.fsync(took, records)
+	}, OnIndexCatchUp: func(took time.Duration, behind int) {
+		g.catchUps.add(took)
+		g.trace.index(took, behind)
 	}}
-	if g.trace != nil {
-		opts.OnIndexCatchUp = g.trace.index
-	}
 	if replaying != nil {
 		opts.Intake = func(in *ingest.Intake) {
 			intake = in

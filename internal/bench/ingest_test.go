@@ -28,7 +28,9 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 		"ingest_cpu_us_per_webhook_4c", "ingest_vs_bare_ratio_4c", "ingest_vs_bare_cpu_ratio_4c", "ingest_open_achieved_per_s", "ingest_open_p99_ms", "ingest_open_max_ms",
 		"ingest_half_offered_per_s", "ingest_half_achieved_per_s", "ingest_half_p99_ms",
 		"ingest_vs_bare_cpu_ratio_interleaved_4c", "ingest_vs_bare_cpu_ratio_interleaved_min_4c", "ingest_vs_bare_cpu_ratio_interleaved_max_4c",
-		"distinct_deliveries_sent", "records_stored", "resent_found_stored", "restart_open_ms", "restart_first_ack_ms"} {
+		"distinct_deliveries_sent", "records_stored", "resent_found_stored", "restart_open_ms", "restart_first_ack_ms",
+		"ingest_open_index_busy_share", "ingest_open_p99_by_index_ms", "ingest_open_p99_between_index_ms",
+		"ingest_half_index_busy_share", "ingest_half_p99_by_index_ms", "ingest_half_p99_between_index_ms"} {
 		if _, ok := value(rep.Results, name); !ok {
 			t.Errorf("result %s missing", name)
 		}
@@ -36,6 +38,11 @@ func TestIngest_ReportsEveryFigureAndStoresWhatItAcknowledges(t *testing.T) {
 	for _, name := range []string{"ingest_failures_4c", "ingest_open_failures", "ingest_open_unsent", "ingest_half_failures", "resent_new_records"} {
 		if v, ok := value(rep.Results, name); !ok || v != 0 {
 			t.Errorf("%s = %v (reported: %v), want 0", name, v, ok)
+		}
+	}
+	for _, name := range []string{"ingest_open_index_busy_share", "ingest_half_index_busy_share"} {
+		if v, _ := value(rep.Results, name); v < 0 || v > 1 {
+			t.Errorf("%s = %v, want a share", name, v)
 		}
 	}
 	if v, _ := value(rep.Limits, "bare_http_open_failures"); v != 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -123,4 +124,81 @@ func (tr *tracer) finish() error {
 		tr.err = tr.w.Flush()
 	}
 	return tr.err
+}
+
+// indexSpans are the search index's catch-ups as the tailer reported
+// them (app.Options.OnIndexCatchUp), to tell the open loops' latency
+// while the index held a CPU from the rest.
+type indexSpans struct {
+	mu    sync.Mutex
+	spans []span
+}
+
+type span struct{ from, to time.Time }
+
+// add records a catch-up that took took and ends now.
+func (s *indexSpans) add(took time.Duration) {
+	now := time.Now()
+	s.mu.Lock()
+	s.spans = append(s.spans, span{now.Add(-took), now})
+	s.mu.Unlock()
+}
+
+// byIndex is an open loop's latencies split by the index: during is the
+// deliveries due while a catch-up ran or in the indexQueueAfter after it
+// (the queue it left behind), between the others; busy is the share of the
+// loop's time a catch-up was running.
+type byIndex struct {
+	during, between []float64
+	busy            float64
+}
+
+// indexQueueAfter is how long after a catch-up ends its deliveries count
+// as during it: at 10,000/s a catch-up left 100–200 ms of raised latency
+// behind it (BENCHMARKS.md, eighth session).
+const indexQueueAfter = 100 * time.Millisecond
+
+// split sorts r's acknowledged deliveries (the open loop at perSecond,
+// so delivery i was due i/perSecond after r.start) by the catch-ups.
+func (s *indexSpans) split(r loadResult, perSecond int) byIndex {
+	s.mu.Lock()
+	spans := slices.Clone(s.spans)
+	s.mu.Unlock()
+	return splitByIndex(r, perSecond, spans)
+}
+
+func splitByIndex(r loadResult, perSecond int, spans []span) byIndex {
+	var out byIndex
+	if perSecond <= 0 {
+		return out
+	}
+	end := r.start.Add(r.elapsed)
+	var busy time.Duration
+	for _, sp := range spans {
+		from, to := sp.from, sp.to
+		if from.Before(r.start) {
+			from = r.start
+		}
+		if to.After(end) {
+			to = end
+		}
+		if to.After(from) {
+			busy += to.Sub(from)
+		}
+	}
+	if r.elapsed > 0 {
+		out.busy = float64(busy) / float64(r.elapsed)
+	}
+	for k, i := range r.acked {
+		due := r.start.Add(time.Duration(int64(i) * int64(time.Second) / int64(perSecond)))
+		in := slices.ContainsFunc(spans, func(sp span) bool {
+			return !due.Before(sp.from) && !due.After(sp.to.Add(indexQueueAfter))
+		})
+		if in {
+			out.during = append(out.during, r.lat[k])
+		} else {
+			out.between = append(out.between, r.lat[k])
+		}
+	}
+	return out
 }
