@@ -9,10 +9,11 @@ import (
 )
 
 // recentSize is how many of the latest records Events can serve from
-// memory: at 250 ms between the search index's catch-ups, more than three
-// times what arrives meanwhile at 20,000 records a second, and some 25 MB. A reader further behind (a
+// memory: at 500 ms between the search index's catch-ups (app's
+// IndexInterval), more than one and a half times what arrives meanwhile
+// at 20,000 records a second, and some 25 MB. A reader further behind (a
 // restart, a rebuild, an index that fell behind) reads the journal as
-// before.
+// before, decrypting and decoding each record again.
 const recentSize = 1 << 14
 
 // recent keeps the latest records as Events would return them, so that a
