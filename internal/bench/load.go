@@ -254,7 +254,7 @@ func openLoop(ctx context.Context, addr string, reqs [][]byte, perSecond int, d 
 				if i >= n {
 					return
 				}
-				due := start.Add(time.Duration(int64(i) * int64(time.Second) / int64(perSecond)))
+				due := dueAt(start, i, perSecond)
 				if wait := time.Until(due); wait > 0 {
 					time.Sleep(wait)
 				}
@@ -274,6 +274,12 @@ func openLoop(ctx context.Context, addr string, reqs [][]byte, perSecond int, d 
 		t.res.lag = append(t.res.lag, l...)
 	}
 	return t.res, nil
+}
+
+// dueAt is when an open loop at perSecond that began at start sends its
+// i-th request.
+func dueAt(start time.Time, i, perSecond int) time.Time {
+	return start.Add(time.Duration(int64(i) * int64(time.Second) / int64(perSecond)))
 }
 
 // bareServer is the limit: a plain net/http handler on loopback that reads

@@ -100,7 +100,7 @@ func (tr *tracer) requests(phase string, r loadResult, perSecond int) {
 		return
 	}
 	for k, i := range r.acked {
-		due := r.start.Add(time.Duration(int64(i) * int64(time.Second) / int64(perSecond)))
+		due := dueAt(r.start, i, perSecond)
 		tr.write(TraceEvent{Kind: "request", Phase: phase, AtMS: tr.since(due), TookMS: r.lat[k]})
 	}
 }
@@ -190,7 +190,7 @@ func splitByIndex(r loadResult, perSecond int, spans []span) byIndex {
 		out.busy = float64(busy) / float64(r.elapsed)
 	}
 	for k, i := range r.acked {
-		due := r.start.Add(time.Duration(int64(i) * int64(time.Second) / int64(perSecond)))
+		due := dueAt(r.start, i, perSecond)
 		in := slices.ContainsFunc(spans, func(sp span) bool {
 			return !due.Before(sp.from) && !due.After(sp.to.Add(indexQueueAfter))
 		})
