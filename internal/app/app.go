@@ -203,7 +203,8 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 		a.Close()
 		return nil, fmt.Errorf("search index: %w (remove %s to rebuild it)", err, cfg.IndexDir())
 	}
-	x := &indexer{ix: ix, a: a, log: log, maxWait: maxWaitLag, onCatchUp: opts.OnIndexCatchUp}
+	x := &indexer{ix: ix, a: a, log: log, maxWait: maxWaitLag, bgMaxLag: backgroundMaxLag, bgMaxTime: backgroundMaxTime,
+		onCatchUp: opts.OnIndexCatchUp}
 	reg.MustRegister(x.metrics()...)
 	localToken, err := writeLocalToken(cfg.DataDir)
 	if err != nil {
@@ -376,7 +377,7 @@ func (a *App) Start(ctx context.Context) {
 		time.AfterFunc(streamOverlap, in.StopStreams)
 	}
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
-	go a.index.run(ctx, IndexInterval)
+	go a.index.run(ctx, IndexInterval, a.Config.IndexPriority == "idle")
 	a.Governance.run(ctx)
 }
 

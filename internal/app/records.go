@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onrecord/onrecord"
@@ -22,6 +23,7 @@ import (
 	"github.com/onrecord/onrecord/internal/durable"
 	"github.com/onrecord/onrecord/internal/index"
 	"github.com/onrecord/onrecord/internal/ingest"
+	"github.com/onrecord/onrecord/internal/sched"
 	"github.com/onrecord/onrecord/internal/search"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -135,8 +137,17 @@ type indexer struct {
 	// maxWait is the most records a request waits for the index to take
 	// in (maxWaitLag; tests lower it).
 	maxWait int
+	// bgMaxLag and bgMaxTime say when a catch-up runs at normal priority
+	// (backgroundMaxLag, backgroundMaxTime; tests lower them).
+	bgMaxLag  int
+	bgMaxTime time.Duration
 	// onCatchUp is Options.OnIndexCatchUp.
 	onCatchUp func(took time.Duration, behind int)
+	// wanted counts requests waiting to catch up (catchUp); stopTail
+	// interrupts the tailer's catch-up in progress, if any, for them.
+	wanted   atomic.Int32
+	tailMu   sync.Mutex
+	stopTail context.CancelFunc
 }
 
 // maxWaitLag bounds what a search, conversation view or export waits for: about
@@ -176,34 +187,94 @@ func writeNotReady(w http.ResponseWriter, err error) {
 	writeJSONError(w, http.StatusServiceUnavailable, "index not available: "+err.Error())
 }
 
+// catchUp brings the index up to date for a request (or a test). A
+// catch-up of the tailer's in progress gives way: it is interrupted (its
+// batch rolled back) so that the request does the work on its own
+// goroutine, at normal priority, rather than wait for a thread of idle
+// priority that a busy machine may give almost no CPU.
 func (x *indexer) catchUp(ctx context.Context) error {
+	x.wanted.Add(1)
+	x.tailMu.Lock()
+	if x.stopTail != nil {
+		x.stopTail()
+	}
+	x.tailMu.Unlock()
 	x.mu.Lock()
+	x.wanted.Add(-1)
 	defer x.mu.Unlock()
 	_, err := index.CatchUp(ctx, x.ix, x.a, archive.Searchable)
+	return err
+}
+
+// tailCatchUp is one of the tailer's catch-ups. It leaves the work to a
+// request that wants it (catchUp) and stops when one arrives; a catch-up
+// that gave way returns nil.
+func (x *indexer) tailCatchUp(ctx context.Context) error {
+	if !x.mu.TryLock() {
+		return nil // a request is catching up
+	}
+	defer x.mu.Unlock()
+	tctx, stop := context.WithCancel(ctx)
+	defer stop()
+	x.tailMu.Lock()
+	x.stopTail = stop
+	x.tailMu.Unlock()
+	defer func() {
+		x.tailMu.Lock()
+		x.stopTail = nil
+		x.tailMu.Unlock()
+	}()
+	// Checked after stopTail is set: a request that came earlier is
+	// counted here, one that comes later stops the catch-up.
+	if x.wanted.Load() > 0 {
+		return nil
+	}
+	_, err := index.CatchUp(tctx, x.ix, x.a, archive.Searchable)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+		return nil // gave way to a request
+	}
 	return err
 }
 
 // tailOnce is one of the tailer's catch-ups, reported to onCatchUp.
 func (x *indexer) tailOnce(ctx context.Context) error {
 	if x.onCatchUp == nil {
-		return x.catchUp(ctx)
+		return x.tailCatchUp(ctx)
 	}
 	start, behind := time.Now(), x.lag()
-	err := x.catchUp(ctx)
+	err := x.tailCatchUp(ctx)
 	if behind > 0 {
 		x.onCatchUp(time.Since(start), int(behind))
 	}
 	return err
 }
 
+// The tailer's catch-ups run on a thread of idle priority
+// (sched.Background) while the index keeps up. One runs at normal
+// priority, on the tailer's own goroutine, once the index is more than
+// backgroundMaxLag records behind, or when one in the background has
+// taken backgroundMaxTime (it is stopped and its batch rolled back).
+// Capture comes first, but a machine busy for long does not starve
+// search: requests are refused while the index is more than maxWaitLag
+// behind, and this keeps it within half of that.
+const (
+	backgroundMaxLag  = maxWaitLag / 2
+	backgroundMaxTime = 5 * time.Second
+)
+
 // run tails the journal into the index until ctx ends. It polls: a
 // committed record is searchable within one interval plus the time to
-// index it.
-func (x *indexer) run(ctx context.Context, every time.Duration) {
+// index it. With background, catch-ups run on a thread of idle priority
+// where the platform has one.
+func (x *indexer) run(ctx context.Context, every time.Duration, background bool) {
+	var work chan<- func()
+	if background {
+		work = x.startBackground(ctx)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := x.tailOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := x.tailIn(ctx, work); err != nil && ctx.Err() == nil {
 			x.log.Error("index catch-up failed; retrying", "err", err)
 		}
 		select {
@@ -212,6 +283,63 @@ func (x *indexer) run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// tailIn runs one catch-up: on the background thread (work) unless there
+// is none or the index is too far behind, and here when the background
+// one takes too long.
+func (x *indexer) tailIn(ctx context.Context, work chan<- func()) error {
+	if work == nil || x.lag() > float64(x.bgMaxLag) {
+		return x.tailOnce(ctx)
+	}
+	bctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	select {
+	case work <- func() { done <- x.tailOnce(bctx) }:
+	case <-ctx.Done():
+		return nil
+	}
+	timer := time.NewTimer(x.bgMaxTime)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+	}
+	stop()
+	<-done // stopped: what it had not committed is done again here
+	return x.tailOnce(ctx)
+}
+
+// startBackground starts the goroutine that runs the tailer's catch-ups
+// on a thread of idle priority and returns where to send them, or nil
+// where there is no such thread (the tailer then runs them itself).
+func (x *indexer) startBackground(ctx context.Context) chan<- func() {
+	work := make(chan func())
+	ok := make(chan bool)
+	go func() {
+		release, err := sched.Background()
+		if err != nil {
+			x.log.Info("the search index runs at normal priority", "why", err)
+			ok <- false
+			return
+		}
+		defer release()
+		ok <- true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case fn := <-work:
+				fn()
+			}
+		}
+	}()
+	if !<-ok {
+		return nil
+	}
+	return work
 }
 
 // lag is how many committed records the index has not taken in yet.

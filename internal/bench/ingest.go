@@ -40,6 +40,9 @@ type IngestOptions struct {
 	// Trace, if set, receives the run's timeline as JSON lines (tracer,
 	// TraceEvent).
 	Trace io.Writer
+	// IndexPriority is the gateway's index_priority ("" is the default,
+	// as serve runs it).
+	IndexPriority string
 }
 
 // IngestReport is the JSON object `onrecord bench ingest --json` prints:
@@ -50,6 +53,7 @@ type IngestReport struct {
 	Clients       int    `json:"clients"`
 	OfferedRate   int    `json:"offered_rate_per_s"`
 	MaxBatchDelay string `json:"max_batch_delay"`
+	IndexPriority string `json:"index_priority"`
 	CPUs          int    `json:"cpus"`
 	// LoadGenerator says where the clients ran: in this process, on the
 	// same CPUs as the server they measure, bare or gateway alike.
@@ -136,14 +140,14 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 		return nil, err
 	}
 	defer f.Close()
-	gw, err := startGateway(ctx, f, filepath.Join(scratch, "data"), tr)
+	gw, err := startGateway(ctx, f, filepath.Join(scratch, "data"), opts.IndexPriority, tr)
 	if err != nil {
 		return nil, err
 	}
 	defer gw.stop()
 	rep := &IngestReport{
 		Report:  Report{Dir: scratch, Duration: d.String()},
-		Clients: opts.Clients, OfferedRate: opts.Rate, MaxBatchDelay: gw.cfg.MaxBatchDelay, CPUs: runtime.NumCPU(),
+		Clients: opts.Clients, OfferedRate: opts.Rate, MaxBatchDelay: gw.cfg.MaxBatchDelay, IndexPriority: gw.cfg.IndexPriority, CPUs: runtime.NumCPU(),
 		LoadGenerator: "in-process: clients, provider simulators and server share the CPUs",
 	}
 
@@ -462,7 +466,7 @@ type opened struct {
 	handler http.Handler
 }
 
-func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string, tr *tracer) (*gateway, error) {
+func startGateway(ctx context.Context, f *fleet.Fleet, dataDir, indexPriority string, tr *tracer) (*gateway, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -472,6 +476,9 @@ func startGateway(ctx context.Context, f *fleet.Fleet, dataDir string, tr *trace
 	g.cfg.DataDir = dataDir
 	g.cfg.PublicURL = g.url
 	g.cfg.Channels = f.Channels(g.url)
+	if indexPriority != "" {
+		g.cfg.IndexPriority = indexPriority
+	}
 	if err := g.cfg.Validate(); err != nil {
 		l.Close()
 		return nil, err

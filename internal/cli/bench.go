@@ -109,7 +109,7 @@ func (m *Main) benchIngest(ctx context.Context, args []string) int {
 	if *dir == "" {
 		*dir = cfg.DataDir
 	}
-	opts := bench.IngestOptions{Dir: *dir, Duration: *dur, Rate: *rate, Clients: *clients}
+	opts := bench.IngestOptions{Dir: *dir, Duration: *dur, Rate: *rate, Clients: *clients, IndexPriority: cfg.IndexPriority}
 	if !*asJSON {
 		opts.Log = m.Stderr
 	}
@@ -128,8 +128,8 @@ func (m *Main) benchIngest(ctx context.Context, args []string) int {
 		if *asJSON {
 			m.printJSON(rep)
 		} else {
-			fmt.Fprintf(m.Stdout, "%d clients, %d/s offered, %s per phase, max_batch_delay %s, %d CPUs; load generator %s\n",
-				rep.Clients, rep.OfferedRate, rep.Duration, rep.MaxBatchDelay, rep.CPUs, rep.LoadGenerator)
+			fmt.Fprintf(m.Stdout, "%d clients, %d/s offered, %s per phase, max_batch_delay %s, index_priority %s, %d CPUs; load generator %s\n",
+				rep.Clients, rep.OfferedRate, rep.Duration, rep.MaxBatchDelay, rep.IndexPriority, rep.CPUs, rep.LoadGenerator)
 			m.printBench(&rep.Report, "results (signature verified, parsed, sealed, fdatasynced before the 200):")
 		}
 	}

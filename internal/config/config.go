@@ -50,6 +50,10 @@ type Config struct {
 	SegmentSize        string `toml:"segment_size"`
 	MaxBatchDelay      string `toml:"max_batch_delay"`
 	LogLevel           string `toml:"log_level"`
+	// IndexPriority is the search index tailer's CPU priority: "idle" (a
+	// thread the kernel runs only on CPU time capture leaves, where the
+	// platform has one) or "normal".
+	IndexPriority string `toml:"index_priority"`
 
 	DefaultRetentionClass string           `toml:"default_retention_class"`
 	RetentionClasses      []RetentionClass `toml:"retention_class"`
@@ -203,7 +207,7 @@ func (ch *Channel) Secrets() map[string]*string {
 var scalarKeys = []string{
 	"data_dir", "export_dir", "listen", "admin_listen", "tls_cert", "tls_key", "behind_tls_proxy", "key_file", "key_passphrase",
 	"log_origin", "checkpoint_every", "checkpoint_interval", "segment_size", "max_batch_delay",
-	"log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout", "max_body_memory",
+	"index_priority", "log_level", "default_retention_class", "public_url", "max_body_bytes", "max_media_bytes", "media_timeout", "max_body_memory",
 	"max_media_memory",
 	"organisation", "scim_token", "policy_dir", "consent_ttl", "fallback_admin_role",
 }
@@ -324,6 +328,8 @@ func (c *Config) set(key, v, source string) error {
 		c.MaxBatchDelay = v
 	case "log_level":
 		c.LogLevel = v
+	case "index_priority":
+		c.IndexPriority = v
 	case "default_retention_class":
 		c.DefaultRetentionClass = v
 	case "public_url":
@@ -439,6 +445,9 @@ func (c *Config) Validate() error {
 	}
 	if n, err := ParseSize(c.SegmentSize); err != nil || n < 1<<20 || n > 4<<30 {
 		bad("segment_size", "%q must be a size from 1MiB to 4GiB (for example 64MiB)", c.SegmentSize)
+	}
+	if !slices.Contains([]string{"idle", "normal"}, c.IndexPriority) {
+		bad("index_priority", "%q must be idle or normal", c.IndexPriority)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)

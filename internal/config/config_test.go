@@ -41,6 +41,8 @@ func TestLoad_Precedence(t *testing.T) {
 		{name: "body memory below one body", env: map[string]string{"ONRECORD_MAX_BODY_MEMORY": "8MiB"}, wantErr: "max_body_memory: \"8MiB\" is less than max_body_bytes"},
 		{name: "media memory below one file", env: map[string]string{"ONRECORD_MAX_MEDIA_MEMORY": "10MiB"}, wantErr: "max_media_memory: \"10MiB\" is less than max_media_bytes"},
 		{name: "body memory not a size", args: []string{"--max-body-memory", "lots"}, wantErr: "max_body_memory"},
+		{name: "index priority", env: map[string]string{"ONRECORD_INDEX_PRIORITY": "low"}, wantErr: `index_priority: "low" must be idle or normal`},
+		{name: "index priority normal", args: []string{"--index-priority", "normal"}, wantDir: "./onrecord-data", wantEvery: 1000},
 		{name: "unknown default class", args: []string{"--default-retention-class", "forever"}, wantErr: "default_retention_class"},
 		{name: "passphrase env missing", args: []string{"--key-passphrase", "env:ONRECORD_TEST_NOPE_XYZ"}, wantErr: "key_passphrase: environment variable ONRECORD_TEST_NOPE_XYZ is not set"},
 	}
