@@ -319,20 +319,19 @@ func (x *indexer) startBackground(ctx context.Context) chan<- func() {
 	work := make(chan func())
 	ok := make(chan bool)
 	go func() {
-		release, err := sched.Background()
+		run, err := sched.Background()
 		if err != nil {
 			x.log.Info("the search index runs at normal priority", "why", err)
 			ok <- false
 			return
 		}
-		defer release()
 		ok <- true
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case fn := <-work:
-				fn()
+				run(fn)
 			}
 		}
 	}()

@@ -17,19 +17,19 @@ import (
 	"sync"
 )
 
-// procs counts the goroutines that Background gave a P of their own.
+// procs counts the pieces of background work in progress, each of which
+// has a P of its own.
 var procs struct {
 	sync.Mutex
 	n    int
 	base int // GOMAXPROCS before the first
 }
 
-// addProc adds d to GOMAXPROCS on behalf of background goroutines. A
-// background goroutine keeps a P while the kernel leaves its thread
-// waiting, so without one more P of their own, the other goroutines would
-// run on one P fewer whenever it has work. When the last one ends,
-// GOMAXPROCS goes back to what it was (to the runtime's default, which
-// follows the CPU limit, unless the operator set GOMAXPROCS).
+// addProc adds d to GOMAXPROCS on behalf of background work (Background).
+// When the last piece ends, GOMAXPROCS goes back to what it was: to the
+// runtime's default, which follows the CPU limit, unless the operator set
+// GOMAXPROCS. Each change stops the world for a moment, which at two per
+// index catch-up (every 500 ms) is nothing.
 func addProc(d int) {
 	procs.Lock()
 	defer procs.Unlock()

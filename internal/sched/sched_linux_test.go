@@ -18,40 +18,47 @@ func policy() (uint32, error) {
 	return attr.Policy, nil
 }
 
-func TestBackground_IdleThreadAndItsOwnProc(t *testing.T) {
+// Work given to run runs on a thread of the idle class with one more P;
+// between pieces of work, and for every other goroutine, nothing changes.
+func TestBackground_IdleThreadAndItsOwnProcWhileWorking(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	type seen struct {
-		policy uint32
-		procs  int
-		err    error
+		policy               uint32
+		idleProcs, busyProcs int
+		afterProcs           int
+		err                  error
 	}
-	in, after := make(chan seen), make(chan int)
-	release := make(chan struct{})
+	out := make(chan seen)
 	go func() {
-		rel, err := Background()
+		run, err := Background()
 		if err != nil {
-			in <- seen{err: err}
+			out <- seen{err: err}
 			return
 		}
-		p, err := policy()
-		in <- seen{policy: p, procs: runtime.GOMAXPROCS(0), err: err}
-		<-release
-		rel()
-		after <- runtime.GOMAXPROCS(0)
+		var s seen
+		s.idleProcs = runtime.GOMAXPROCS(0)
+		run(func() {
+			s.policy, s.err = policy()
+			s.busyProcs = runtime.GOMAXPROCS(0)
+		})
+		s.afterProcs = runtime.GOMAXPROCS(0)
+		out <- s
 	}()
-	s := <-in
+	s := <-out
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
 	if s.policy != unix.SCHED_IDLE {
 		t.Errorf("policy of the background thread = %d, want SCHED_IDLE (%d)", s.policy, unix.SCHED_IDLE)
 	}
-	if s.procs != before+1 {
-		t.Errorf("GOMAXPROCS with one background goroutine = %d, want %d", s.procs, before+1)
+	if s.idleProcs != before || s.afterProcs != before {
+		t.Errorf("GOMAXPROCS without background work = %d before and %d after, want %d", s.idleProcs, s.afterProcs, before)
 	}
-	close(release)
-	if got := <-after; got != before {
-		t.Errorf("GOMAXPROCS after release = %d, want %d again", got, before)
+	if s.busyProcs != before+1 {
+		t.Errorf("GOMAXPROCS during background work = %d, want %d", s.busyProcs, before+1)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS after = %d, want %d", got, before)
 	}
 	if p, err := policy(); err != nil || p == unix.SCHED_IDLE {
 		t.Errorf("the test's own thread is in the idle class")
@@ -66,9 +73,9 @@ func TestBackground_ThreadEndsWithItsGoroutine(t *testing.T) {
 	for range 20 {
 		done := make(chan error)
 		go func() {
-			rel, err := Background()
+			run, err := Background()
 			if err == nil {
-				rel()
+				run(func() {})
 			}
 			done <- err
 		}()

@@ -8,6 +8,6 @@ import (
 )
 
 // Background is not available here: the work runs at normal priority.
-func Background() (release func(), err error) {
+func Background() (run func(work func()), err error) {
 	return nil, fmt.Errorf("sched: an idle scheduling class for one thread: %w", errors.ErrUnsupported)
 }
