@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/onrecord/onrecord"
 )
 
 // TestIndexBehind_RequestsAnswer503InsteadOfWaiting: a search, a
@@ -20,17 +17,7 @@ import (
 func TestIndexBehind_RequestsAnswer503InsteadOfWaiting(t *testing.T) {
 	a, srv := apiTestApp(t) // not started: no tailer
 	a.index.maxWait = 5
-	appendN := func(n int) {
-		t.Helper()
-		for range n {
-			ev := &onrecord.Event{Channel: "whatsapp", Kind: onrecord.KindMessage, ProviderID: fmt.Sprintf("wamid.%d", time.Now().UnixNano()),
-				Conversation: "c1", Direction: onrecord.Inbound, Sender: onrecord.Party{ID: "15550001"},
-				SentAt: time.Now().UTC(), Body: "quarterly numbers"}
-			if _, err := a.Archive.Append(t.Context(), ev); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	appendN := func(n int) { t.Helper(); appendEvents(t, a, n) }
 	do := func(method, path, body string) (*http.Response, map[string]any) {
 		t.Helper()
 		var out map[string]any
