@@ -25,10 +25,10 @@ func appendEvents(t *testing.T, a *App, n int) {
 
 // starved is a background worker that runs each catch-up only after
 // delay: a thread of idle priority on a machine whose CPUs capture keeps
-// busy. It returns the work channel and how many it ran.
+// busy. It returns the work channel and how many it has started.
 func starved(t *testing.T, delay time.Duration) (chan<- func(), func() int) {
-	work, ran := make(chan func()), make(chan int, 1)
-	ran <- 0
+	work := make(chan func())
+	var ran atomic.Int32
 	ctx := t.Context()
 	go func() {
 		for {
@@ -37,12 +37,12 @@ func starved(t *testing.T, delay time.Duration) (chan<- func(), func() int) {
 				return
 			case fn := <-work:
 				time.Sleep(delay)
+				ran.Add(1) // before fn: tailIn may return as soon as fn does
 				fn()
-				ran <- <-ran + 1
 			}
 		}
 	}()
-	return work, func() int { n := <-ran; ran <- n; return n }
+	return work, func() int { return int(ran.Load()) }
 }
 
 func lagOf(t *testing.T, x *indexer) float64 {
