@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -60,4 +61,51 @@ func TestSyncer_SyncsAndReportsErrors(t *testing.T) {
 	if err := s.Fdatasync(closed); err == nil {
 		t.Fatal("fdatasync of a closed file succeeded")
 	}
+}
+
+// Syncs complete whoever reads their completion: the watcher in the
+// poller, or goroutines calling Poke all the while (as the journal's
+// appenders do), also while the Syncer closes.
+func TestSyncer_PokeHandsOverCompletions(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, poke := range []bool{false, true} {
+		s := NewSyncer()
+		s.Poke() // nothing in flight: a no-op
+		stop := make(chan struct{})
+		var pokers sync.WaitGroup
+		if poke {
+			for range 2 {
+				pokers.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+							s.Poke()
+						}
+					}
+				})
+			}
+		}
+		for i := range 100 {
+			if _, err := f.WriteAt([]byte("durable"), int64(i)*8); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Fdatasync(f); err != nil {
+				t.Fatalf("poke %v: fdatasync %d: %v", poke, i, err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		s.Poke() // after Close: a no-op, not a read of a released descriptor
+		close(stop)
+		pokers.Wait()
+	}
+	var nilSyncer *Syncer
+	nilSyncer.Poke()
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/onrecord/onrecord/internal/durable"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -18,14 +17,18 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/onrecord/onrecord/internal/durable"
 )
 
 // Journal is an append-only, crash-safe log of opaque records. It is safe
 // for concurrent use. See the package documentation for the guarantees.
 type Journal struct {
-	opts      Options
-	fs        FS
-	syncer    *durable.Syncer // the writer's, for batches of several records (sync)
+	opts Options
+	fs   FS
+	// syncer is the writer's, for batches of several records (sync). Set
+	// before the writer starts and never replaced: appenders Poke it.
+	syncer    *durable.Syncer
 	log       *slog.Logger
 	dir       string
 	batchCap  int // encoded bytes per batch: min(MaxBatchBytes, segment capacity)
@@ -173,6 +176,7 @@ func Open(opts Options) (*Journal, error) {
 	if err := j.repair(st); err != nil {
 		return nil, err
 	}
+	j.syncer = durable.NewSyncer()
 	go j.run()
 	return j, nil
 }
@@ -368,6 +372,10 @@ func (j *Journal) Append(ctx context.Context, data []byte) (uint64, error) {
 		default:
 		}
 	}
+	// While the previous batch syncs, appenders are what runs: one that
+	// finds its completion posted hands it to the writer, which then runs
+	// as soon as this goroutine waits below.
+	j.syncer.Poke()
 
 	select {
 	case <-b.done:
@@ -557,7 +565,6 @@ func (j *Journal) Close() error {
 	<-j.stopped
 	if j.syncer != nil {
 		j.syncer.Close()
-		j.syncer = nil
 	}
 	if j.active != nil {
 		if err := j.active.f.Close(); err != nil {
