@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -64,20 +65,24 @@ func TestSyncer_SyncsAndReportsErrors(t *testing.T) {
 }
 
 // Syncs complete whoever reads their completion: the watcher in the
-// poller, or goroutines calling Poke all the while (as the journal's
-// appenders do), also while the Syncer closes.
+// poller, or goroutines calling Poke or PokeAll all the while (as the
+// journal's appenders and the blob store's writers do), also while the
+// Syncer closes.
 func TestSyncer_PokeHandsOverCompletions(t *testing.T) {
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for _, poke := range []bool{false, true} {
+	for _, poke := range []string{"", "Poke", "PokeAll"} {
 		s := NewSyncer()
 		s.Poke() // nothing in flight: a no-op
+		if s.aio.Load() != nil && !isLive(s) {
+			t.Fatal("a Syncer that waits in the poller is not in PokeAll's list")
+		}
 		stop := make(chan struct{})
 		var pokers sync.WaitGroup
-		if poke {
+		if poke != "" {
 			for range 2 {
 				pokers.Go(func() {
 					for {
@@ -85,7 +90,11 @@ func TestSyncer_PokeHandsOverCompletions(t *testing.T) {
 						case <-stop:
 							return
 						default:
-							s.Poke()
+							if poke == "Poke" {
+								s.Poke()
+							} else {
+								PokeAll()
+							}
 						}
 					}
 				})
@@ -102,10 +111,18 @@ func TestSyncer_PokeHandsOverCompletions(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatalf("close: %v", err)
 		}
+		if isLive(s) {
+			t.Fatal("a closed Syncer is still in PokeAll's list")
+		}
 		s.Poke() // after Close: a no-op, not a read of a released descriptor
 		close(stop)
 		pokers.Wait()
 	}
 	var nilSyncer *Syncer
 	nilSyncer.Poke()
+}
+
+func isLive(s *Syncer) bool {
+	l := live.list.Load()
+	return l != nil && slices.Contains(*l, s)
 }

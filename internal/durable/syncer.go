@@ -3,6 +3,8 @@ package durable
 import (
 	"errors"
 	"os"
+	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -21,8 +23,53 @@ func NewSyncer() *Syncer {
 	s := &Syncer{}
 	if a := newAIOSync(); a != nil {
 		s.aio.Store(a)
+		live.add(s)
 	}
 	return s
+}
+
+// live is every Syncer that waits for its syncs in the poller, for
+// PokeAll. The list is replaced, never changed in place, so PokeAll reads
+// it without a lock.
+var live liveSyncers
+
+type liveSyncers struct {
+	mu   sync.Mutex
+	list atomic.Pointer[[]*Syncer]
+}
+
+func (l *liveSyncers) add(s *Syncer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var next []*Syncer
+	if cur := l.list.Load(); cur != nil {
+		next = slices.Clone(*cur)
+	}
+	next = append(next, s)
+	l.list.Store(&next)
+}
+
+func (l *liveSyncers) remove(s *Syncer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.list.Load()
+	if cur == nil || !slices.Contains(*cur, s) {
+		return
+	}
+	next := slices.DeleteFunc(slices.Clone(*cur), func(x *Syncer) bool { return x == s })
+	l.list.Store(&next)
+}
+
+// PokeAll pokes every Syncer (Poke). The journal's appends call it: they
+// come often while capture is busy, and a webhook with media waits for the
+// blob store's sync before the journal's, so the blob store's completions
+// are handed over by the same appends as the journal's own.
+func PokeAll() {
+	if l := live.list.Load(); l != nil {
+		for _, s := range *l {
+			s.Poke()
+		}
+	}
 }
 
 // Poke hands the completion of the sync in flight, if the kernel has
@@ -51,6 +98,7 @@ func (s *Syncer) Fdatasync(f *os.File) error {
 		// Refused before anything was submitted (this kernel or this
 		// file): sync with fdatasync(2) from now on.
 		s.aio.Store(nil)
+		live.remove(s)
 		a.close()
 	}
 	return Fdatasync(f)
@@ -62,5 +110,6 @@ func (s *Syncer) Close() error {
 	if a == nil {
 		return nil
 	}
+	live.remove(s)
 	return a.close()
 }

@@ -374,8 +374,9 @@ func (j *Journal) Append(ctx context.Context, data []byte) (uint64, error) {
 	}
 	// While the previous batch syncs, appenders are what runs: one that
 	// finds its completion posted hands it to the writer, which then runs
-	// as soon as this goroutine waits below.
-	j.syncer.Poke()
+	// as soon as this goroutine waits below. The same for the blob
+	// store's syncs, which webhooks with media wait for (PokeAll).
+	durable.PokeAll()
 
 	select {
 	case <-b.done:

@@ -296,6 +296,8 @@ func (s *Store) Put(ctx context.Context, addr string, b []byte) error {
 	s.index[key] = loc{pack: s.active, off: s.end, size: uint32(len(b)), gen: gen} // #nosec G115 -- len(b) <= maxBlobSize (2^32-1), checked above
 	s.end += frameHeaderSize + int64(len(b))
 	s.mu.Unlock()
+	// A sync in flight may have ended already (durable.PokeAll).
+	durable.PokeAll()
 	return s.waitSynced(gen)
 }
 
