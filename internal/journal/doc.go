@@ -19,6 +19,12 @@
 //     over all concurrent callers. The writer commits a batch at once when it
 //     already holds as many records as the previous batch, so a lone caller
 //     pays no added latency, and otherwise waits at most MaxBatchDelay.
+//   - Up to SyncDepth batches (default 2) are written and syncing at once:
+//     the next batch's write and fsync start while the previous fsync runs,
+//     instead of after it. Batches are still released strictly in order,
+//     each only once its own fsync and every earlier batch's succeeded, so
+//     Len, Scan and OnCommit never skip a record and no acknowledgement
+//     depends on a sync that failed.
 //   - The fsync of a batch of several records goes through Linux AIO
 //     (IOCB_CMD_FDSYNC), waited for on an eventfd in the runtime's poller
 //     (durable.Syncer): a blocking fdatasync(2) keeps its thread's P
@@ -29,7 +35,8 @@
 //     a write-back error, and a retried fsync can then report success for data
 //     that is gone. The batch fails, OnCommit is not called, and every later
 //     Append fails with ErrFailed until the journal is reopened, which
-//     recovers the durable prefix. The fsync is never retried.
+//     recovers the durable prefix. The fsync is never retried. A later batch
+//     already syncing fails too, even if its own fsync succeeds.
 //   - A full disk is not fatal: the batch fails with ErrDiskFull, its partial
 //     bytes are truncated away (so they can never surface as records or as
 //     stale bytes after a later, shorter batch), and appends resume when space
@@ -142,7 +149,8 @@
 // interrupted write and is treated as a torn tail; damage to acknowledged
 // records there is caught by comparing Len with the last signed Merkle
 // checkpoint, as is the loss of whole trailing segments. Conversely, if a
-// power loss persisted the pages of an unacknowledged batch out of order (a
+// power loss persisted the pages of unacknowledged batches (one, or two
+// whose fsyncs overlapped) out of order (a
 // later page on disk, an earlier one not), a valid frame can follow a bad
 // one at the tail; recovery then fails closed as corruption rather than
 // guess, and an operator confirms from the checkpoint that the frames after

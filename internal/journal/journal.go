@@ -26,9 +26,12 @@ import (
 type Journal struct {
 	opts Options
 	fs   FS
-	// syncer is the writer's, for batches of several records (sync). Set
-	// before the writer starts and never replaced: appenders Poke it.
-	syncer    *durable.Syncer
+	// syncers are the writer's, one per sync slot, for batches of several
+	// records (sync). Made before the writer starts and never replaced.
+	syncers chan *durable.Syncer
+	// slots holds a token for every batch written and not yet published:
+	// at most Options.SyncDepth (run, publish).
+	slots     chan struct{}
 	log       *slog.Logger
 	dir       string
 	batchCap  int // encoded bytes per batch: min(MaxBatchBytes, segment capacity)
@@ -52,9 +55,10 @@ type Journal struct {
 	stopped  chan struct{} // closed when the writer goroutine exits
 
 	// Owned by the writer goroutine (and by Open before it starts).
-	active  *activeSegment
-	next    uint64 // sequence number of the next record written
-	records [][]byte
+	active *activeSegment
+	next   uint64 // sequence number of the next record written
+
+	records [][]byte // publish's
 }
 
 // RecoveryInfo says what Open found and repaired.
@@ -176,7 +180,11 @@ func Open(opts Options) (*Journal, error) {
 	if err := j.repair(st); err != nil {
 		return nil, err
 	}
-	j.syncer = durable.NewSyncer()
+	j.slots = make(chan struct{}, j.opts.SyncDepth)
+	j.syncers = make(chan *durable.Syncer, j.opts.SyncDepth)
+	for range j.opts.SyncDepth {
+		j.syncers <- durable.NewSyncer()
+	}
 	go j.run()
 	return j, nil
 }
@@ -564,8 +572,8 @@ func (j *Journal) Close() error {
 	default:
 	}
 	<-j.stopped
-	if j.syncer != nil {
-		j.syncer.Close()
+	for len(j.syncers) > 0 {
+		(<-j.syncers).Close()
 	}
 	if j.active != nil {
 		if err := j.active.f.Close(); err != nil {

@@ -640,7 +640,10 @@ func TestJournal_FsyncFailureIsFatal(t *testing.T) {
 	if _, failed := ffs.Syncs(); failed != 1 {
 		t.Fatalf("%d injected fsync failures consumed, want 1", failed)
 	}
-	if total, _ := ffs.Syncs(); total > 12 {
+	// 10 batches, the repair's and the failed one's, and at most one per
+	// other sync slot: a later batch's own sync, started while the failed
+	// one ran (never acknowledged either).
+	if total, _ := ffs.Syncs(); total > 12+journal.DefaultSyncDepth-1 {
 		t.Fatalf("fsync was called %d times: it must not be retried after failing", total)
 	}
 	j.Close()
@@ -962,5 +965,92 @@ func TestJournal_OnRecoverSeesEveryRecordOnceAndCanStopOpen(t *testing.T) {
 	}
 	if _, err := journal.Open(opts); !errors.Is(err, boom) {
 		t.Fatalf("Open with a failing OnRecover: %v, want %v", err, boom)
+	}
+}
+
+// A batch's fsync starts while the previous batch's still runs, and
+// batches are released in order whatever order their syncs end in: a
+// later batch is never acknowledged before an earlier one is durable, nor
+// at all when the earlier one's sync failed.
+func TestJournal_SyncsOverlapAndReleaseInOrder(t *testing.T) {
+	tests := []struct {
+		name     string
+		firstErr error // the outcome of the first batch's sync, released last
+		wantLen  uint64
+	}{
+		{"later sync ends first", nil, 2},
+		{"earlier sync fails after the later one succeeded", syscall.EIO, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ffs := faultfs.New(nil)
+			var mu sync.Mutex
+			var commits []uint64
+			j := mustOpen(t, journal.Options{Dir: t.TempDir(), FS: ffs, SyncDepth: 2, OnCommit: func(first uint64, recs [][]byte) {
+				mu.Lock()
+				defer mu.Unlock()
+				for i := range recs {
+					commits = append(commits, first+uint64(i))
+				}
+			}})
+			defer j.Close()
+			defer ffs.ReleaseAll(nil) // before Close, should the test stop part way
+			ffs.HoldSyncs()
+			type result struct {
+				seq uint64
+				err error
+			}
+			appendOne := func(p []byte) chan result {
+				ch := make(chan result, 1)
+				go func() {
+					seq, err := j.Append(context.Background(), p)
+					ch <- result{seq, err}
+				}()
+				return ch
+			}
+			waitHeld := func(n int) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); ffs.Held() < n; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%d syncs running at once, want %d: a batch's sync waited for the previous one's", ffs.Held(), n)
+					}
+				}
+			}
+			first := appendOne([]byte("first"))
+			waitHeld(1)
+			second := appendOne([]byte("second"))
+			waitHeld(2)
+
+			ffs.Release(1, nil)
+			select {
+			case r := <-second:
+				t.Fatalf("the second batch was acknowledged (%d, %v) before the first was durable", r.seq, r.err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if j.Len() != 0 {
+				t.Fatalf("Len = %d while the first batch syncs, want 0", j.Len())
+			}
+			ffs.Release(0, tt.firstErr)
+			r1, r2 := <-first, <-second
+			if tt.firstErr == nil {
+				if r1.err != nil || r2.err != nil || r1.seq != 0 || r2.seq != 1 {
+					t.Fatalf("appends = (%d, %v), (%d, %v); want 0 and 1", r1.seq, r1.err, r2.seq, r2.err)
+				}
+			} else {
+				for _, r := range []result{r1, r2} {
+					if !errors.Is(r.err, journal.ErrFailed) {
+						t.Fatalf("append after the first batch's failed sync: %v, want ErrFailed", r.err)
+					}
+				}
+			}
+			if j.Len() != tt.wantLen {
+				t.Fatalf("Len = %d, want %d", j.Len(), tt.wantLen)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if want := []uint64{0, 1}[:tt.wantLen]; !slices.Equal(commits, want) {
+				t.Fatalf("OnCommit saw %v, want %v", commits, want)
+			}
+		})
 	}
 }

@@ -14,6 +14,8 @@ const (
 	DefaultMaxBatchDelay   = time.Millisecond
 	DefaultMaxBatchBytes   = 4 << 20
 	DefaultMaxBatchRecords = 8192
+	DefaultSyncDepth       = 2
+	maxSyncDepth           = 8
 )
 
 // minSegmentSize keeps a segment able to hold its header and a frame.
@@ -42,16 +44,21 @@ type Options struct {
 	MaxBatchBytes int
 	// MaxBatchRecords caps the number of records in a batch.
 	MaxBatchRecords int
+	// SyncDepth is how many batches may be written and syncing at once
+	// (each is still acknowledged only after its own fsync and every
+	// earlier batch's). 1 syncs one batch at a time.
+	SyncDepth int
 
-	// OnCommit, if set, is called by the writer goroutine after a batch is
-	// durable and before its callers are released, with the sequence number
-	// of the first record and the batch's payloads in order. It must not
-	// retain the slices after it returns (copy what it keeps), and it must
-	// not call Append (the writer would wait for itself). Len and Scan
-	// already include the batch when OnCommit runs.
+	// OnCommit, if set, is called by the journal's publishing goroutine,
+	// one batch at a time and in order, after a batch is durable and before
+	// its callers are released, with the sequence number of the first
+	// record and the batch's payloads in order. It must not retain the
+	// slices after it returns (copy what it keeps), and it must not call
+	// Append (it would wait for itself). Len and Scan already include the
+	// batch when OnCommit runs.
 	OnCommit func(first uint64, records [][]byte)
 
-	// OnSync, if set, is called by the writer goroutine after each batch's
+	// OnSync, if set, is called by the same goroutine after each batch's
 	// fsync succeeds, with how long the fsync took and how many records
 	// the batch holds: the disk's latency as every acknowledgement sees
 	// it, and how well commits are grouped. It must return quickly.
@@ -94,6 +101,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatchRecords == 0 {
 		o.MaxBatchRecords = DefaultMaxBatchRecords
 	}
+	if o.SyncDepth == 0 {
+		o.SyncDepth = DefaultSyncDepth
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,6 +127,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBatchRecords < 0 {
 		errs = append(errs, fmt.Errorf("journal: Options.MaxBatchRecords %d is negative", o.MaxBatchRecords))
+	}
+	if o.SyncDepth < 0 || o.SyncDepth > maxSyncDepth {
+		errs = append(errs, fmt.Errorf("journal: Options.SyncDepth %d is out of range: use 1..%d (default %d)", o.SyncDepth, maxSyncDepth, DefaultSyncDepth))
 	}
 	return errors.Join(errs...)
 }

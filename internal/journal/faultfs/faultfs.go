@@ -31,6 +31,9 @@ type FS struct {
 	writeBudget  int64
 	syncs        int
 	failedSyncs  int
+	holding      bool
+	held         []chan error // one per File.Sync held, in call order
+	released     []bool
 }
 
 // New wraps inner; nil means journal.OSFS().
@@ -50,6 +53,50 @@ func (f *FS) FailSync(err error, times int, dropUnsynced bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.syncErr, f.syncTimes, f.dropUnsynced = err, times, dropUnsynced
+}
+
+// HoldSyncs makes every later File.Sync wait, once called, until Release
+// lets it go, so that a test can see syncs run at the same time and end
+// them in any order. Held says how many were held so far.
+func (f *FS) HoldSyncs() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holding = true
+}
+
+// Held returns how many File.Sync calls HoldSyncs has held (released or
+// not).
+func (f *FS) Held() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.held)
+}
+
+// Release lets the i-th held File.Sync (from 0, in call order) go on: with
+// err nil it syncs as usual, otherwise it fails with err (dropping the
+// unsynced data if FailSync asked for that). Releasing one again does
+// nothing.
+func (f *FS) Release(i int, err error) {
+	f.mu.Lock()
+	ch, done := f.held[i], f.released[i]
+	f.released[i] = true
+	f.mu.Unlock()
+	if !done {
+		ch <- err
+	}
+}
+
+// ReleaseAll stops holding syncs and lets every held one that was not
+// released go on with err (as Release does), so that a test that failed
+// part way can still close what it opened.
+func (f *FS) ReleaseAll(err error) {
+	f.mu.Lock()
+	f.holding = false
+	n := len(f.held)
+	f.mu.Unlock()
+	for i := range n {
+		f.Release(i, err)
+	}
 }
 
 // FailSyncDir makes the next times calls of SyncDir fail with err (times <
@@ -85,6 +132,7 @@ func (f *FS) Reset() {
 	f.dirSyncErr, f.dirSyncTimes = nil, 0
 	f.allocErr = nil
 	f.limited, f.writeBudget = false, 0
+	f.holding = false
 }
 
 // Syncs returns how many File.Sync calls were made and how many of them
@@ -194,10 +242,23 @@ func (w *file) Sync() error {
 	w.fs.syncs++
 	err := take(&w.fs.syncErr, &w.fs.syncTimes)
 	drop := w.fs.dropUnsynced
-	if err != nil {
-		w.fs.failedSyncs++
+	var wait chan error
+	if w.fs.holding {
+		wait = make(chan error, 1)
+		w.fs.held = append(w.fs.held, wait)
+		w.fs.released = append(w.fs.released, false)
 	}
 	w.fs.mu.Unlock()
+	if wait != nil {
+		if herr := <-wait; herr != nil && err == nil {
+			err = herr
+		}
+	}
+	if err != nil {
+		w.fs.mu.Lock()
+		w.fs.failedSyncs++
+		w.fs.mu.Unlock()
+	}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
