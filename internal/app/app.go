@@ -377,7 +377,7 @@ func (a *App) Start(ctx context.Context) {
 		time.AfterFunc(streamOverlap, in.StopStreams)
 	}
 	go a.Gateway.RetryMedia(ctx, 10*time.Second)
-	go a.index.run(ctx, IndexInterval, a.Config.IndexPriority == "idle")
+	go a.index.run(ctx, IndexInterval, a.Config.IndexPriority == config.IndexPriorityIdle)
 	a.Governance.run(ctx)
 }
 

@@ -50,9 +50,8 @@ type Config struct {
 	SegmentSize        string `toml:"segment_size"`
 	MaxBatchDelay      string `toml:"max_batch_delay"`
 	LogLevel           string `toml:"log_level"`
-	// IndexPriority is the search index tailer's CPU priority: "idle" (a
-	// thread the kernel runs only on CPU time capture leaves, where the
-	// platform has one) or "normal".
+	// IndexPriority is the search index tailer's CPU priority:
+	// IndexPriorityIdle or IndexPriorityNormal.
 	IndexPriority string `toml:"index_priority"`
 
 	DefaultRetentionClass string           `toml:"default_retention_class"`
@@ -390,6 +389,14 @@ func (c *Config) CheckPublicAddr(addr string) error {
 	return nil
 }
 
+// The values of index_priority: IndexPriorityIdle runs the search index's
+// catch-ups on a thread the kernel gives only CPU time capture leaves
+// (where the platform has one); IndexPriorityNormal at capture's priority.
+const (
+	IndexPriorityIdle   = "idle"
+	IndexPriorityNormal = "normal"
+)
+
 // SystemClass is the class system records (holds) are sealed under; it is
 // permanent and cannot be configured away.
 const SystemClass = "system"
@@ -446,7 +453,7 @@ func (c *Config) Validate() error {
 	if n, err := ParseSize(c.SegmentSize); err != nil || n < 1<<20 || n > 4<<30 {
 		bad("segment_size", "%q must be a size from 1MiB to 4GiB (for example 64MiB)", c.SegmentSize)
 	}
-	if !slices.Contains([]string{"idle", "normal"}, c.IndexPriority) {
+	if !slices.Contains([]string{IndexPriorityIdle, IndexPriorityNormal}, c.IndexPriority) {
 		bad("index_priority", "%q must be idle or normal", c.IndexPriority)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
