@@ -53,7 +53,7 @@ func (l *liveSyncers) remove(s *Syncer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cur := l.list.Load()
-	if cur == nil || !slices.Contains(*cur, s) {
+	if cur == nil {
 		return
 	}
 	next := slices.DeleteFunc(slices.Clone(*cur), func(x *Syncer) bool { return x == s })

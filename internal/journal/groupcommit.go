@@ -110,7 +110,6 @@ type inflight struct {
 // batch is published, including one whose own sync succeeded: sequence
 // numbers have no gaps.
 func (j *Journal) publish(order <-chan *inflight) {
-	var recycle []byte
 	for f := range order {
 		<-f.synced
 		b, err := f.b, f.err
@@ -139,7 +138,8 @@ func (j *Journal) publish(order <-chan *inflight) {
 			}
 		}
 		b.first, b.err = f.first, err
-		recycle, b.buf = b.buf, nil
+		recycle := b.buf
+		b.buf = nil
 		close(b.done)
 		j.mu.Lock()
 		if len(j.freeBufs) < maxFreeBufs && cap(recycle) <= 2*j.batchCap {
