@@ -227,10 +227,10 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 	if err != nil {
 		return nil, err
 	}
-	if len(full.acked)+full.failures >= len(closed) {
-		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", len(closed), full.elapsed.Round(time.Millisecond))
+	if len(full.acked)+full.failures >= closed.len() {
+		fmt.Fprintf(opts.Log, "  all %d distinct deliveries sent in %s; the rate is over that time\n", closed.len(), full.elapsed.Round(time.Millisecond))
 	}
-	inter, err := interleave(ctx, opts.Log, gw, bare, closed, closed[min(len(closed), len(full.acked)+full.failures):], c, d/5)
+	inter, err := interleave(ctx, opts.Log, gw, bare, closed, closed.from(len(full.acked)+full.failures), c, d/5)
 	if err != nil {
 		return nil, err
 	}
@@ -342,17 +342,17 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 	acked := len(full.acked) + len(fullOpen.acked) + len(halfOpen.acked) + inter.acked
 	stored := gw.app().Archive.Len()
 	again := sample(slices.Concat(pick(closed, full.acked), pick(open, fullOpen.acked), pick(half, halfOpen.acked)), verifyLimit)
-	if len(again) == 0 {
+	if again.len() == 0 {
 		return nil, errors.New("durability: no delivery was acknowledged")
 	}
-	restart, err := gw.reopen(ctx, again[0])
+	restart, err := gw.reopen(ctx, again.at(0))
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Log, "archive reopened in %s; a delivery sent meanwhile was acknowledged after %s\n",
 		restart.open.Round(time.Millisecond), restart.firstAck.Round(time.Millisecond))
 	reopened := gw.app().Archive.Len()
-	resent, err := phase(fmt.Sprintf("archive reopened with %d records; %d acknowledged deliveries again", reopened, len(again)), func() (loadResult, error) {
+	resent, err := phase(fmt.Sprintf("archive reopened with %d records; %d acknowledged deliveries again", reopened, again.len()), func() (loadResult, error) {
 		return closedLoop(ctx, gw.addr, again, c, time.Minute, false)
 	})
 	if err != nil {
@@ -383,25 +383,25 @@ func runIngest(ctx context.Context, opts IngestOptions, tr *tracer) (*IngestRepo
 	return rep, nil
 }
 
-// pick returns reqs[i] for each i in idx.
-func pick(reqs [][]byte, idx []int) [][]byte {
+// pick returns reqs.at(i) for each i in idx.
+func pick(reqs requests, idx []int) [][]byte {
 	out := make([][]byte, len(idx))
 	for k, i := range idx {
-		out[k] = reqs[i]
+		out[k] = reqs.at(i)
 	}
 	return out
 }
 
-// sample returns up to n of reqs, spread evenly.
-func sample(reqs [][]byte, n int) [][]byte {
+// sample returns up to n of reqs, spread evenly, as requests of their own.
+func sample(reqs [][]byte, n int) requests {
 	if len(reqs) <= n {
-		return reqs
+		return packed(reqs)
 	}
 	out := make([][]byte, n)
 	for k := range out {
 		out[k] = reqs[k*len(reqs)/n]
 	}
-	return out
+	return packed(out)
 }
 
 // gateway is the whole application behind a real http.Server on loopback.
@@ -620,7 +620,7 @@ const interleaveSlices = 6
 // and a slice that runs out of them is shorter. Rates are not compared:
 // the index catch-up between slices leaves a CPU idle, which a rate would
 // count against the gateway.
-func interleave(ctx context.Context, log io.Writer, gw *gateway, bare string, bareReqs, gwReqs [][]byte,
+func interleave(ctx context.Context, log io.Writer, gw *gateway, bare string, bareReqs, gwReqs requests,
 	clients int, slice time.Duration) (interleaved, error) {
 	var out interleaved
 	fmt.Fprintf(log, "interleaved: %d × (bare handler %s, gateway %s and the index's catch-up), closed loops, %d clients\n",
@@ -639,7 +639,7 @@ func interleave(ctx context.Context, log io.Writer, gw *gateway, bare string, ba
 			return out, err
 		}
 		g.cpu = cpuTime() - cpu
-		gwReqs = gwReqs[min(len(gwReqs), len(g.acked)+g.failures):]
+		gwReqs = gwReqs.from(len(g.acked) + g.failures)
 		out.acked += len(g.acked)
 		out.failures += g.failures
 		if bc, gc := b.cpuPer(), g.cpuPer(); bc > 0 && gc > 0 {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/onrecord/onrecord/internal/sim"
 )
 
 // readResponse reads what http.ReadResponse reads, answer after answer on
@@ -112,5 +114,46 @@ func TestConnDo_NetHTTPServer(t *testing.T) {
 		if err != nil || code != tc.code || string(body) != tc.body {
 			t.Fatalf("%s: %d (%d bytes), %v; want %d (%d bytes)", tc.path, code, len(body), err, tc.code, len(tc.body))
 		}
+	}
+}
+
+// encode puts every delivery's request on the wire back to back in one
+// buffer; each reads back whole, as net/http parses it, and cannot grow
+// into the next.
+func TestEncode_RequestsBackToBack(t *testing.T) {
+	ds := []sim.Delivery{
+		{Kind: "a", Method: "POST", URL: "http://127.0.0.1:1/hooks/wa", Header: http.Header{"X-Hub-Signature-256": {"sha256=00"}}, Body: []byte(`{"a":1}`)},
+		{Kind: "b", Method: "POST", URL: "http://127.0.0.1:1/hooks/sms?x=1", Body: []byte("From=%2B1&Body=hi")},
+		{Kind: "c", Method: "GET", URL: "http://127.0.0.1:1/hooks/wa?hub.mode=subscribe"},
+	}
+	reqs, err := encode(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reqs.len() != 3 || reqs.from(1).len() != 2 || reqs.from(5).len() != 0 {
+		t.Fatalf("len %d, from(1) %d, from(5) %d; want 3, 2, 0", reqs.len(), reqs.from(1).len(), reqs.from(5).len())
+	}
+	for i, d := range ds {
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(reqs.at(i))))
+		if err != nil {
+			t.Fatalf("%s: %v", d.Kind, err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != d.Method || r.URL.RequestURI() != strings.TrimPrefix(d.URL, "http://127.0.0.1:1") || !bytes.Equal(body, d.Body) ||
+			r.Header.Get("X-Hub-Signature-256") != d.Header.Get("X-Hub-Signature-256") {
+			t.Errorf("%s: read back as %s %s %q %v", d.Kind, r.Method, r.URL, body, r.Header)
+		}
+	}
+	if !bytes.Equal(reqs.from(1).at(1), reqs.at(2)) {
+		t.Error("from(1).at(1) is not at(2)")
+	}
+	next := bytes.Clone(reqs.at(1))
+	_ = append(reqs.at(0), "overwrite"...)
+	if !bytes.Equal(reqs.at(1), next) {
+		t.Error("appending to one request changed the next")
+	}
+	s := sample(pick(reqs, []int{2, 0, 1}), 2)
+	if s.len() != 2 || !bytes.Equal(s.at(0), reqs.at(2)) || !bytes.Equal(s.at(1), reqs.at(0)) {
+		t.Errorf("sample of 2 of 3 picked: %q", s.buf)
 	}
 }
