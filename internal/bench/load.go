@@ -8,7 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,9 +173,11 @@ func readResponse(r *bufio.Reader, body *bytes.Buffer) (code int, closing bool, 
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = parseLength(value); err != nil {
-				return code, true, err
+			n, err := strconv.ParseUint(string(value), 10, 40)
+			if err != nil {
+				return code, true, fmt.Errorf("malformed Content-Length %q", value)
 			}
+			length = int(n)
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			chunked = bytes.EqualFold(value, []byte("chunked"))
 		case bytes.EqualFold(name, []byte("Connection")):
@@ -222,21 +224,15 @@ func readChunked(r *bufio.Reader, body *bytes.Buffer) error {
 			return fmt.Errorf("read a chunk's size: %w", err)
 		}
 		size, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
-		n := 0
-		for _, d := range bytes.TrimSpace(size) {
-			v := strings.IndexByte("0123456789abcdef", d|0x20)
-			if v < 0 || n > maxAnswerBody {
-				return fmt.Errorf("malformed chunk size %q", size)
-			}
-			n = n*16 + v
-		}
-		if len(bytes.TrimSpace(size)) == 0 {
+		// string(...) of a short, non-escaping slice is not allocated.
+		n, err := strconv.ParseUint(string(bytes.TrimSpace(size)), 16, 24)
+		if err != nil {
 			return fmt.Errorf("malformed chunk size %q", size)
 		}
 		if n == 0 {
 			break
 		}
-		if err := readBody(r, body, n); err != nil {
+		if err := readBody(r, body, int(n)); err != nil {
 			return err
 		}
 		if err := readCRLF(r); err != nil {
@@ -263,21 +259,6 @@ func readCRLF(r *bufio.Reader) error {
 		return fmt.Errorf("a chunk runs past its size")
 	}
 	return nil
-}
-
-// parseLength reads a Content-Length value.
-func parseLength(v []byte) (int, error) {
-	if len(v) == 0 || len(v) > 12 {
-		return 0, fmt.Errorf("malformed Content-Length %q", v)
-	}
-	n := 0
-	for _, d := range v {
-		if d < '0' || d > '9' {
-			return 0, fmt.Errorf("malformed Content-Length %q", v)
-		}
-		n = n*10 + int(d-'0')
-	}
-	return n, nil
 }
 
 func (c *conn) close() {
