@@ -918,7 +918,7 @@ func (a *Archive) openEvent(seq uint64, b []byte) (*onrecord.Event, error) {
 		return nil, fmt.Errorf("open record %d: %w", seq, err)
 	}
 	var ev onrecord.Event
-	if err := json.Unmarshal(pt, &ev); err != nil {
+	if err := decodeEvent(pt, &ev); err != nil {
 		return nil, fmt.Errorf("decode record %d: %w", seq, err)
 	}
 	if err := a.inflate(&ev); err != nil {

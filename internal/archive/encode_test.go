@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -24,6 +25,55 @@ func checkEncoding(t *testing.T, ev *onrecord.Event) {
 	if !bytes.HasPrefix(got, []byte("prefix")) || !bytes.Equal(got[len("prefix"):], want) {
 		t.Fatalf("appendEvent differs from json.Marshal:\n got %s\nwant %s", got, want)
 	}
+	checkDecoding(t, want)
+}
+
+// checkDecoding fails unless decodeEvent gives what json.Unmarshal gives
+// for data: the same event, or an error where json.Unmarshal has one.
+func checkDecoding(t *testing.T, data []byte) {
+	t.Helper()
+	var want, got onrecord.Event
+	werr := json.Unmarshal(data, &want)
+	gerr := decodeEvent(data, &got)
+	if (werr != nil) != (gerr != nil) {
+		t.Fatalf("json.Unmarshal error %v, decodeEvent error %v, for %q", werr, gerr, data)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeEvent differs from json.Unmarshal for %q:\n got %#v\nwant %#v", data, got, want)
+	}
+}
+
+// What a record's plaintext could hold besides appendEvent's own output:
+// what older builds wrote (json.Marshal, the same bytes), JSON that
+// encoding/json takes leniently, and what it refuses.
+func TestDecodeEvent_MatchesJSON(t *testing.T) {
+	for _, data := range []string{
+		`{}`,
+		`{"channel":"wa","kind":"message","body":"hi","sent_at":"2026-12-05T09:00:00.5Z","raw":"eyJhIjoxfQ=="}`,
+		`{"CHANNEL":"case","Body":"folded","SENT_AT":"2026-12-05T09:00:00Z"}`,       // names matched without case
+		`{"body":"first","body":"second"}`,                                          // duplicate names: the last wins
+		`{"body":"bad \ud800 surrogate \u00e9","meta":{"k":"v\u2028"}}`,             // escapes, a lone surrogate
+		"{\"body\":\"invalid \xff utf8\"}",                                          // invalid UTF-8 is replaced
+		`{"unknown":{"nested":[1,2,{"x":null}]},"body":"kept"}`,                     // unknown members skipped
+		`{"body":null,"recipients":null,"meta":null,"capture":null,"sent_at":null}`, // nulls leave zero values
+		`{"expires_in_seconds":1.5}`,                                                // a fraction into an int: error
+		`{"expires_in_seconds":"60"}`,                                               // a string into an int: error
+		`{"sent_at":"yesterday"}`,                                                   // not RFC 3339: error
+		`{"raw":"not base64!"}`,                                                     // error
+		`{"attachments":[{"data_base64":"AAEC/w=="},{}],"meta":{"a":"b"}}`,
+		`{"body":"x"} trailing`, // error
+		`[]`, `null`, `"event"`, ``, `{"body":`,
+	} {
+		checkDecoding(t, []byte(data))
+	}
+}
+
+// FuzzDecodeEvent holds decodeEvent to json.Unmarshal over arbitrary bytes.
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add([]byte(`{"channel":"wa","sent_at":"2026-12-05T09:00:00Z","raw":"AA==","meta":{"a":"b"}}`))
+	f.Add([]byte(`{"Body":"a","body":"b","capture":{"flags":["x"],"roster":[{"admin":true}]}}`))
+	f.Add([]byte("{\"body\":\"\xff\\ud800\"}"))
+	f.Fuzz(func(t *testing.T, data []byte) { checkDecoding(t, data) })
 }
 
 func TestAppendEvent_MatchesJSON(t *testing.T) {
@@ -111,6 +161,36 @@ func BenchmarkAppendEvent(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_, _ = json.Marshal(ev)
+		}
+	})
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	ev := event(1, "Can you confirm the wire to account 4417 went out this morning? The client is asking.")
+	ev.Raw = bytes.Repeat([]byte(`{"object":"whatsapp_business_account","entry":[]}`), 12)
+	ev.Meta = map[string]string{"profile_name": "Kerry Fisher", "wa_id": "16315551181"}
+	data, err := appendEvent(nil, ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decodeEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var ev onrecord.Event
+			if err := decodeEvent(data, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var ev onrecord.Event
+			if err := json.Unmarshal(data, &ev); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -3,7 +3,6 @@ package archive
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -107,7 +106,7 @@ func (a *Archive) disclose(seq uint64, b []byte) Disclosure {
 		if rk, err = a.sealer.RecordKey(env); err == nil {
 			if pt, err = crypt.OpenWithRecordKey(env, rk); err == nil {
 				var ev onrecord.Event
-				if err = json.Unmarshal(pt, &ev); err != nil {
+				if err = decodeEvent(pt, &ev); err != nil {
 					d.Err = fmt.Errorf("decode record %d: %w", seq, err)
 					return d
 				}

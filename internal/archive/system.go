@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -87,7 +86,7 @@ func (a *Archive) openSystem(seq uint64, data []byte) (*onrecord.Event, error) {
 		return nil, fmt.Errorf("open system record %d: %w", seq, err)
 	}
 	var ev onrecord.Event
-	if err := json.Unmarshal(pt, &ev); err != nil {
+	if err := decodeEvent(pt, &ev); err != nil {
 		return nil, fmt.Errorf("system record %d: %w", seq, err)
 	}
 	if err := a.inflate(&ev); err != nil {

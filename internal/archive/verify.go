@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -215,7 +214,7 @@ func VerifyDir(ctx context.Context, opts VerifyOptions) (*Report, error) {
 		rep.Decrypted++
 		if env.Kind == record.KindEvent {
 			var ev onrecord.Event
-			if err := json.Unmarshal(pt, &ev); err != nil {
+			if err := decodeEvent(pt, &ev); err != nil {
 				rep.fail("%s: decrypted event does not parse: %v", where, err)
 				return nil
 			}
