@@ -173,24 +173,22 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("decodeEvent", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			var ev onrecord.Event
-			if err := decodeEvent(data, &ev); err != nil {
-				b.Fatal(err)
+	for _, d := range []struct {
+		name   string
+		decode func([]byte, *onrecord.Event) error
+	}{
+		{"decodeEvent", decodeEvent},
+		{"json.Unmarshal", func(data []byte, ev *onrecord.Event) error { return json.Unmarshal(data, ev) }},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				var ev onrecord.Event
+				if err := d.decode(data, &ev); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("json.Unmarshal", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			var ev onrecord.Event
-			if err := json.Unmarshal(data, &ev); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+		})
+	}
 }
