@@ -14,14 +14,14 @@ import (
 )
 
 // decodeEvent decodes a record's plaintext into ev with encoding/json's
-// Unmarshal semantics (the same results and errors on what appendEvent or
-// any older build wrote), through the implementation of them in
-// github.com/go-json-experiment/json/v1, which the connectors already
-// use: it decodes an event in about a third of the time, with 9
-// allocations against 29 (BenchmarkDecodeEvent: 4.3 against 12.4 µs for
-// an event of 1.2 KB). Every read of an event goes through it: the index's
-// catch-ups, searches' results, exports and verify. TestDecodeEvent_MatchesJSON and FuzzDecodeEvent
-// hold it to encoding/json.
+// Unmarshal semantics (the same event, and an error wherever encoding/json
+// gives one, on what appendEvent or any older build wrote) through the
+// implementation of them in github.com/go-json-experiment/json/v1, which
+// the connectors already use. It takes about a third of the time, with 9
+// allocations against 29 (BenchmarkDecodeEvent: 4.3 against 12.4 µs for an
+// event of 1.2 KB). Every read of an event goes through it: the index's
+// catch-ups, searches' results, exports and verify.
+// TestDecodeEvent_MatchesJSON and FuzzDecodeEvent hold it to encoding/json.
 func decodeEvent(pt []byte, ev *onrecord.Event) error {
 	return jsonv1.Unmarshal(pt, ev)
 }
